@@ -1,0 +1,86 @@
+"""Named errors. Each message says what went wrong and what to do about it."""
+from __future__ import annotations
+
+
+class StorydeskError(Exception):
+    """Base class for every error storydesk raises on purpose."""
+
+    exit_code = 1
+
+
+class IngestError(StorydeskError):
+    """One input could not be turned into articles; the batch goes on."""
+
+    def __init__(self, path: str, reason: str):
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+class InputNotFound(IngestError):
+    def __init__(self, path: str):
+        super().__init__(path, "no such file or directory; check the path or glob")
+
+
+class EmptyInput(IngestError):
+    def __init__(self, path: str):
+        super().__init__(path, "the file is empty (0 bytes of text); nothing to ingest")
+
+
+class BinaryInput(IngestError):
+    def __init__(self, path: str, what: str = "binary data"):
+        super().__init__(path, f"looks like {what}, not text, HTML, JSON, a feed or a WARC; "
+                               "convert it to one of those formats first")
+
+
+class InputTooLarge(IngestError):
+    def __init__(self, path: str, size: int, limit: int):
+        super().__init__(path, f"file is {size / 1e6:.1f} MB, over the {limit / 1e6:.0f} MB limit "
+                               "for one article file; split it or raise --max-mb")
+
+
+class UndecodableInput(IngestError):
+    def __init__(self, path: str):
+        super().__init__(path, "could not detect a text encoding; re-save the file as UTF-8")
+
+
+class UnsupportedFormat(IngestError):
+    def __init__(self, path: str, detail: str):
+        super().__init__(path, f"unsupported format ({detail}); give a .txt, .html, .json, "
+                               ".jsonl, RSS/Atom feed or .warc[.gz] file")
+
+
+class MalformedInput(IngestError):
+    """The file is of a known format but broken (invalid JSON, bad feed...)."""
+
+
+class NoArticles(IngestError):
+    """The file parsed but held nothing that is an article."""
+
+
+class StoreError(StorydeskError):
+    exit_code = 3
+
+
+class SchemaTooNew(StoreError):
+    def __init__(self, path: str, found: int, known: int):
+        super().__init__(f"{path} has schema version {found} but this storydesk knows up to "
+                         f"{known}; upgrade storydesk or use another --db")
+
+
+class NotFound(StorydeskError):
+    """A requested id (article, story) is not in the store."""
+
+    exit_code = 4
+
+
+class PipelineError(StorydeskError):
+    """A stage broke its contract (missing input, wrong output type)."""
+
+    exit_code = 5
+
+
+class ConfigError(StorydeskError):
+    """A command-line option or mapping is malformed."""
+
+    exit_code = 2

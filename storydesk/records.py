@@ -1,0 +1,284 @@
+"""Typed records: one class per concept that travels between stages.
+
+Every record has ``to_dict()`` and ``from_dict()``; dicts only exist at the
+edges (storage, JSON output). A span is always ``(start, end)`` character
+offsets into the cleaned ``Article.text`` of ``article_id``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import typing
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Optional
+
+SCHEMA_VERSION = 1
+
+
+def content_id(prefix: str, *parts: str, length: int = 16) -> str:
+    """Return a stable id derived from ``parts`` (same content, same id)."""
+    digest = hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return f"{prefix}{digest[:length]}"
+
+
+class Record:
+    """Mixin giving dataclasses a JSON-shaped round trip."""
+
+    # Fields serialised as [start, end] lists rather than tuples.
+    _span_fields: ClassVar[tuple[str, ...]] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict; nested records are converted too."""
+        return {f.name: _dump(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]):
+        """Build the record from ``to_dict`` output, ignoring unknown keys."""
+        hints = typing.get_type_hints(cls)
+        kwargs = {}
+        for f in dataclasses.fields(cls):
+            if f.name in data:
+                kwargs[f.name] = _load(hints[f.name], data[f.name])
+        return cls(**kwargs)
+
+
+def _dump(value: Any) -> Any:
+    if isinstance(value, Record):
+        return value.to_dict()
+    if isinstance(value, (list, tuple)):
+        return [_dump(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _dump(v) for k, v in value.items()}
+    return value
+
+
+def _load(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is typing.Union:  # Optional[X]
+        inner = [a for a in args if a is not type(None)]
+        return _load(inner[0], value) if inner else value
+    if origin is list:
+        return [_load(args[0], v) for v in value]
+    if origin is tuple:
+        return tuple(value)
+    if isinstance(hint, type) and issubclass(hint, Record):
+        return hint.from_dict(value)
+    return value
+
+
+Span = tuple[int, int]
+
+
+@dataclass
+class Removal(Record):
+    """A piece of input removed by cleaning, kept so nothing is lost."""
+
+    text: str
+    reason: str
+
+
+@dataclass
+class Flag(Record):
+    """Something a reader should know about a record (e.g. ``non_english``)."""
+
+    kind: str
+    detail: str = ""
+
+
+@dataclass
+class Source(Record):
+    """Where an article came from."""
+
+    format: str
+    path: Optional[str] = None
+    url: Optional[str] = None
+    entry: Optional[int] = None  # index inside a multi-article file (JSONL line, feed entry, WARC record)
+
+
+@dataclass
+class Article(Record):
+    """One cleaned news article. ``text`` is what every span points into."""
+
+    id: str
+    source: Source
+    text: str
+    title: Optional[str] = None
+    outlet: Optional[str] = None
+    authors: list[str] = field(default_factory=list)
+    wire: Optional[str] = None
+    published: Optional[str] = None  # ISO 8601 date or datetime
+    published_basis: str = "unknown"  # metadata | text | inferred | unknown
+    language: str = "und"
+    removed: list[Removal] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+    raw_sha256: Optional[str] = None
+
+    @staticmethod
+    def make_id(text: str, outlet: Optional[str]) -> str:
+        """Derive the id from the normalised text and the outlet.
+
+        The outlet is part of the identity so that one wire story republished
+        by three outlets stays three articles (provenance links them).
+        """
+        norm = " ".join(text.split()).casefold()
+        return content_id("a", (outlet or "").casefold().strip(), norm)
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+    def has_flag(self, kind: str) -> bool:
+        return any(f.kind == kind for f in self.flags)
+
+
+@dataclass
+class Citation(Record):
+    """A pointer to the exact evidence for a statement."""
+
+    article_id: str
+    span: Span
+
+
+@dataclass
+class Story(Record):
+    """Articles grouped by the real-world event they cover."""
+
+    id: str
+    label: str
+    article_ids: list[str] = field(default_factory=list)
+    first_seen: Optional[str] = None
+    last_seen: Optional[str] = None
+
+
+@dataclass
+class Alignment(Record):
+    """Two sentences aligned between a source and a derived article."""
+
+    source_span: Span
+    derived_span: Span
+    similarity: float
+
+
+@dataclass
+class Reuse(Record):
+    """``derived_id`` copies or rewrites ``source_id``."""
+
+    source_id: str
+    derived_id: str
+    kind: str  # duplicate | verbatim | near_verbatim | paraphrase
+    coverage: float  # share of the derived article's sentences aligned to the source
+    direction_basis: str  # e.g. published_time | wire_credit | attribution_cue | unknown
+    alignments: list[Alignment] = field(default_factory=list)
+
+
+@dataclass
+class SourceGroup(Record):
+    """Articles that share one origin and so count once."""
+
+    story_id: str
+    origin_id: str
+    article_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Mention(Record):
+    article_id: str
+    span: Span
+    text: str
+
+
+@dataclass
+class Entity(Record):
+    """A person, organisation or place with its variants merged."""
+
+    id: str
+    name: str
+    type: str  # PERSON | ORG | GPE | LOC | NORP ...
+    variants: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
+
+
+@dataclass
+class Speaker(Record):
+    text: str
+    entity_id: Optional[str] = None
+    span: Optional[Span] = None
+
+
+@dataclass
+class QuoteMatch(Record):
+    quote_id: str
+    relation: str  # identical | altered | truncated | speaker_mismatch | misattributed_narration
+    diff: Optional[str] = None
+
+
+@dataclass
+class Quote(Record):
+    id: str
+    article_id: str
+    span: Span
+    text: str
+    kind: str  # direct | partial | indirect
+    cue: Optional[str] = None
+    speaker: Optional[Speaker] = None
+    matches: list[QuoteMatch] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+
+
+@dataclass
+class Claim(Record):
+    """A factual statement grouped across sources."""
+
+    id: str
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    independent_support: int = 0
+    conflicts: list[str] = field(default_factory=list)  # ids of conflicting claims
+    flags: list[Flag] = field(default_factory=list)
+
+
+@dataclass
+class TimelineEvent(Record):
+    date: str
+    precision: str  # day | week | month | year | unknown
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+
+
+@dataclass
+class SummarySentence(Record):
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+
+
+@dataclass
+class IngestOutcome(Record):
+    """What happened to one input (file, or entry inside a file)."""
+
+    path: str
+    status: str  # added | present | failed | skipped
+    article_id: Optional[str] = None
+    reason: Optional[str] = None
+    entry: Optional[int] = None
+
+
+@dataclass
+class Briefing(Record):
+    """The whole output document (schema_version 1)."""
+
+    generated_at: str
+    schema_version: int = SCHEMA_VERSION
+    articles: list[Article] = field(default_factory=list)
+    stories: list[Story] = field(default_factory=list)
+    reuse: list[Reuse] = field(default_factory=list)
+    source_groups: list[SourceGroup] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
+    quotes: list[Quote] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)
+    timeline: list[TimelineEvent] = field(default_factory=list)
+    summary: list[SummarySentence] = field(default_factory=list)
