@@ -268,6 +268,21 @@ class IngestOutcome(Record):
 
 
 @dataclass
+class IngestReport(Record):
+    """The outcome of one ingest run, file by file."""
+
+    run_id: str
+    outcomes: list[IngestOutcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def failed(self) -> list[IngestOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+
+@dataclass
 class Briefing(Record):
     """The whole output document (schema_version 1)."""
 
@@ -282,3 +297,7 @@ class Briefing(Record):
     claims: list[Claim] = field(default_factory=list)
     timeline: list[TimelineEvent] = field(default_factory=list)
     summary: list[SummarySentence] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        return {"schema_version": data.pop("schema_version"), **data}

@@ -1,0 +1,100 @@
+"""Guess an input's format, decode its bytes, and identify its language."""
+from __future__ import annotations
+
+import functools
+import re
+from typing import Optional
+
+from charset_normalizer import from_bytes
+
+from .. import errors
+from ..records import Flag
+from ..text import load_data, words
+
+FORMATS = ("text", "html", "json", "jsonl", "feed", "warc")
+_EXTENSIONS = {
+    ".txt": "text", ".text": "text", ".md": "text", ".html": "html", ".htm": "html", ".xhtml": "html",
+    ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".rss": "feed", ".atom": "feed",
+    ".xml": "feed", ".warc": "warc", ".warc.gz": "warc", ".arc.gz": "warc",
+}
+# Leading bytes of common binary files, so the error can name what was given.
+_MAGIC = {b"%PDF": "a PDF document", b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image",
+          b"GIF8": "a GIF image", b"PK\x03\x04": "a ZIP archive (e.g. .docx)", b"\x7fELF": "a program",
+          b"\xd0\xcf\x11\xe0": "an old Office document", b"SQLite format": "an SQLite database"}
+
+
+def detect_format(name: str, head: bytes) -> str:
+    """Return one of FORMATS from the file name, falling back on its first bytes."""
+    lower = name.lower()
+    for ext in sorted(_EXTENSIONS, key=len, reverse=True):
+        if lower.endswith(ext):
+            fmt = _EXTENSIONS[ext]
+            return _sniff(head) if fmt == "feed" and ext == ".xml" else fmt
+    return _sniff(head)
+
+
+def _sniff(head: bytes) -> str:
+    if head.startswith(b"\x1f\x8b") or head.startswith(b"WARC/"):
+        return "warc"
+    sample = head[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if sample.startswith((b"{", b"[")):
+        first_line = sample.split(b"\n", 1)[0].strip()
+        return "jsonl" if first_line.endswith(b"}") and b"\n{" in head[:65536] else "json"
+    if b"<rss" in sample or b"<feed" in sample or b"<rdf:rdf" in sample:
+        return "feed"
+    if sample.startswith((b"<!doctype html", b"<html")) or b"<body" in sample or b"<p>" in sample:
+        return "html"
+    return "text"
+
+
+def check_binary(path: str, data: bytes) -> None:
+    """Raise BinaryInput for bytes that are clearly not text."""
+    for magic, what in _MAGIC.items():
+        if data.startswith(magic):
+            raise errors.BinaryInput(path, what)
+    if b"\x00" in data[:8192]:
+        raise errors.BinaryInput(path)
+
+
+def decode(path: str, data: bytes, declared: Optional[str] = None) -> tuple[str, list[Flag]]:
+    """Decode bytes to text; flag any encoding that is not clean UTF-8."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8"), []
+    except UnicodeDecodeError:
+        pass
+    if declared:
+        try:
+            return data.decode(declared), [Flag("encoding", f"{declared} (declared)")]
+        except (LookupError, UnicodeDecodeError):
+            pass
+    lenient = data.decode("utf-8", errors="replace")
+    bad = lenient.count("\ufffd")
+    if bad <= max(2, len(data) // 500) and _has_multibyte_utf8(data):
+        # Mostly valid UTF-8 with a few broken bytes: keep it, say so (raw bytes are stored).
+        return lenient, [Flag("invalid_utf8", f"{bad} undecodable byte sequence(s) replaced with U+FFFD")]
+    best = from_bytes(data).best()
+    if best is None:
+        raise errors.UndecodableInput(path)
+    return str(best), [Flag("encoding", f"{best.encoding} (detected)")]
+
+
+def _has_multibyte_utf8(data: bytes) -> bool:
+    return re.search(rb"[\xc2-\xf4][\x80-\xbf]", data) is not None
+
+
+@functools.lru_cache(maxsize=1)
+def _stopwords() -> dict[str, frozenset[str]]:
+    data = load_data("stopwords.json")
+    return {lang: frozenset(ws) for lang, ws in data.items() if not lang.startswith("_")}
+
+
+def identify_language(text: str, sample_words: int = 400) -> str:
+    """Return an ISO 639-1 code by stopword share, or ``und`` when unsure."""
+    toks = words(text[:6000])[:sample_words]
+    if len(toks) < 5:
+        return "und"
+    scores = {lang: sum(t in sw for t in toks) / len(toks) for lang, sw in _stopwords().items()}
+    lang, best = max(scores.items(), key=lambda kv: kv[1])
+    return lang if best >= 0.08 else "und"
