@@ -22,6 +22,7 @@ from .detect import check_binary, detect_format, identify_language
 from .readers import READERS, RawDoc
 
 DEFAULT_MAX_MB = 25
+MIN_WORDS = 5  # below this a "text" is a menu item or a stray label, not an article
 _SKIP_NAMES = {".git", ".venv", "__pycache__", "node_modules"}
 _STREAMED = {"warc", "jsonl"}  # archives hold many articles: size limits apply per record
 
@@ -112,8 +113,9 @@ def build_article(path: str, doc: RawDoc) -> Article:
     cleaned = clean_text(doc.body, find_title=doc.title is None)
     removed = doc.removed + cleaned.removed
     text = _drop_leading_title(cleaned, doc.title, removed)
-    if not text.strip():
-        raise errors.NoArticles(_where(path, doc), "no article text left after removing boilerplate")
+    if len(text.split()) < MIN_WORDS:
+        raise errors.NoArticles(_where(path, doc), f"only {len(text.split())} word(s) of article text left "
+                                                   "after removing boilerplate; not an article")
     outlet = doc.outlet or cleaned.outlet
     published, basis = _published(doc, cleaned)
     language = identify_language(text)

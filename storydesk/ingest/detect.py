@@ -77,7 +77,17 @@ def decode(path: str, data: bytes, declared: Optional[str] = None) -> tuple[str,
     best = from_bytes(data).best()
     if best is None:
         raise errors.UndecodableInput(path)
-    return str(best), [Flag("encoding", f"{best.encoding} (detected)")]
+    text, encoding = str(best), best.encoding
+    if encoding != "cp1252" and _same_as_cp1252(data, text):
+        encoding = "cp1252"  # the Western web default, when it reads the bytes identically
+    return text, [Flag("encoding", f"{encoding} (detected)")]
+
+
+def _same_as_cp1252(data: bytes, text: str) -> bool:
+    try:
+        return data.decode("cp1252") == text
+    except UnicodeDecodeError:
+        return False
 
 
 def _has_multibyte_utf8(data: bytes) -> bool:

@@ -1,0 +1,495 @@
+"""Multi-document extractive summary whose every sentence cites its sources.
+
+Each summary sentence is an exact span of one article (a sentence, a quote kept
+whole with its attribution, or two sentences when the second leans on the
+first). It cites that span and every span elsewhere that states the same thing
+(same names, numbers and polarity, most of the same words). Statements stated
+by several *independent* sources (source groups, not articles) rank higher;
+MMR keeps the selection free of repeats. Similarity is TF-IDF over stemmed
+content words, so the result is fast and deterministic; sentence embeddings
+can be passed in for ranking, citations always stay lexical.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Optional
+
+import numpy as np
+from scipy import sparse
+
+from .errors import PipelineError
+from .pipeline import stage
+from .records import Article, Flag, Citation, SourceGroup, Story, SummarySentence
+from .text import load_data, normalise, paragraph_spans, sentence_spans, words
+
+Embed = Callable[[list[str]], np.ndarray]
+
+MIN_WORDS = 6  # shorter units are captions, bylines or fragments
+MAX_WORDS = 70  # longer units are run-ons or badly split text
+SUPPORT_CONTAINMENT = 0.8  # share of a statement's content words another span must hold to state it
+REDUNDANT = 0.5  # cosine above which a candidate repeats a chosen sentence
+ALREADY_SAID = 0.6  # update mode: cosine above which new text repeats old text
+MMR_LAMBDA = 0.7
+POOL = 300  # candidates examined closely (support, citations); the rest rank too low
+WEIGHTS = {"centrality": 1.0, "support": 0.6, "position": 0.35}
+
+
+# --------------------------------------------------------------------------- vocabulary
+@functools.lru_cache(maxsize=1)
+def _vocab() -> dict:
+    data = load_data("summary.json")
+    return {
+        "stop": frozenset(data["stopwords"]),
+        "neg": frozenset(data["negations"]),
+        "cues": re.compile(r"\b(" + "|".join(map(re.escape, sorted(data["attribution_cues"], key=len, reverse=True)))
+                           + r")\b", re.I),
+        "dangling": tuple(sorted(data["dangling_starts"], key=len, reverse=True)),
+        "dangling_cue": frozenset(data["dangling_if_cue_follows"]),
+        "pronoun_said": re.compile(
+            r"\b(" + "|".join(data["pronoun_speakers"]) + r")\s+(\w+\s+)?(" + "|".join(
+                re.escape(c) for c in data["attribution_cues"] if " " not in c) + r")\b"
+            r"|\b(said|says|added|asked|continued|told)\s+(" + "|".join(data["pronoun_speakers"]) + r")\b", re.I),
+        "boiler": re.compile("|".join(f"(?:{p})" for p in data["boilerplate_patterns"]), re.I),
+        "dateline": re.compile(data["dateline_pattern"]),
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def _stemmer():
+    try:
+        from nltk.stem.porter import PorterStemmer
+        return PorterStemmer().stem
+    except ImportError:  # nltk arrives with rouge-score; without it, crude suffix stripping
+        return lambda w: re.sub(r"(ing|ed|es|s)$", "", w) if len(w) > 4 else w
+
+
+@functools.lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    return _stemmer()(word)
+
+
+# --------------------------------------------------------------------------- units
+@dataclass
+class _Unit:
+    """A citable span of one article: a sentence, a whole quote, or a sentence with its lead-in."""
+
+    article_id: str
+    span: tuple[int, int]
+    text: str
+    index: int  # sentence position in the article (0 = lead)
+    group: str
+    eligible: bool = True
+    reason: str = ""
+
+
+@dataclass
+class _Statement:
+    """Units with the same normalised text (copies of one sentence across articles)."""
+
+    text: str
+    units: list[_Unit] = field(default_factory=list)
+    tokens: frozenset[str] = frozenset()
+    names: frozenset[str] = frozenset()
+    numbers: frozenset[str] = frozenset()
+    negated: bool = False
+
+    @property
+    def eligible(self) -> bool:
+        return any(u.eligible for u in self.units)
+
+    @property
+    def groups(self) -> set[str]:
+        return {u.group for u in self.units}
+
+
+_QUOTE_CHARS = re.compile(r"[\"\u201c\u201d]")
+_QUOTED = re.compile(r"\"[^\"]*\"|\u201c[^\u201d]*\u201d|\u201c[^\u201d]*$|\"[^\"]*$")
+_TERMINAL = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*$|[\"\u201d]$")
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w\u00c0-\u024f'\u2019-]+")
+
+
+def _balanced(text: str) -> bool:
+    straight = text.count('"')
+    return straight % 2 == 0 and text.count("\u201c") <= text.count("\u201d")
+
+
+def _quote_units(text: str) -> list[tuple[int, int]]:
+    """Sentence spans, merged so that no quotation is split across two units."""
+    paragraphs = paragraph_spans(text)
+    merged: list[tuple[int, int]] = []
+    open_span: Optional[tuple[int, int]] = None
+    for start, end in sentence_spans(text):
+        if open_span is not None and _same_paragraph(paragraphs, open_span[0], start):
+            open_span = (open_span[0], end)
+        else:
+            if open_span is not None:
+                merged.append(open_span)
+            open_span = (start, end)
+        if _balanced(text[open_span[0]:open_span[1]]):
+            merged.append(open_span)
+            open_span = None
+    if open_span is not None:
+        merged.append(open_span)
+    return merged
+
+
+def _same_paragraph(paragraphs: list[tuple[int, int]], a: int, b: int) -> bool:
+    for p_start, p_end in paragraphs:
+        if p_start <= a < p_end:
+            return p_start <= b < p_end
+    return False
+
+
+def _outside_quotes(text: str) -> str:
+    return _QUOTED.sub(" ", text)
+
+
+def _needs_context(text: str) -> bool:
+    """True when the unit leans on the sentence before it (pronoun, connective, bare quote)."""
+    v = _vocab()
+    low = normalise(text).lstrip("\"'([")
+    for start in v["dangling"]:
+        if low.startswith(start) and (len(low) == len(start) or not low[len(start)].isalnum()):
+            return True
+    first, _, rest = low.partition(" ")
+    if first in v["dangling_cue"] and v["cues"].match(rest):
+        return True
+    outside = _outside_quotes(text)
+    if _QUOTE_CHARS.search(text):
+        if len(words(outside)) < 2:
+            return True  # a bare quotation: who said it is in another sentence
+        if v["pronoun_said"].search(outside):
+            return True  # '..., he said.': the name is in the sentence before
+    return False
+
+
+def _reject_reason(text: str) -> str:
+    """Why a unit cannot stand in a summary on its own ('' when it can)."""
+    n_words = len(text.split())
+    if n_words < MIN_WORDS:
+        return "short"
+    if n_words > MAX_WORDS:
+        return "long"
+    if _vocab()["boiler"].search(text):
+        return "boilerplate"
+    if not _TERMINAL.search(text):
+        return "fragment"
+    if not _balanced(text):
+        return "partial_quote"
+    letters = [c for c in text if c.isalpha()]
+    if letters and sum(c.isupper() for c in letters) > 0.6 * len(letters):
+        return "shouting"
+    if text.rstrip("\"'\u201d\u2019) ").endswith("?") and not _QUOTE_CHARS.search(text):
+        return "question"
+    return ""
+
+
+def _trim_dateline(text: str, start: int, end: int) -> int:
+    m = _vocab()["dateline"].match(text[start:end])
+    return start + m.end() if m and end - start - m.end() > 20 else start
+
+
+def article_units(article: Article, group: str) -> list[_Unit]:
+    """Cut an article into citable units and mark those fit to be summary sentences."""
+    text = article.text if isinstance(article.text, str) else ""
+    paragraphs = paragraph_spans(text)
+    units: list[_Unit] = []
+    prev: Optional[_Unit] = None
+    for index, (start, end) in enumerate(_quote_units(text)):
+        start = _trim_dateline(text, start, end)
+        piece = text[start:end]
+        reason = _reject_reason(piece)
+        unit = _Unit(article.id, (start, end), piece, index, group, not reason, reason)
+        units.append(unit)
+        if not reason and _needs_context(piece):
+            unit.eligible, unit.reason = False, "needs_context"
+            if prev is not None and prev.eligible and _same_paragraph(paragraphs, prev.span[0], start):
+                joined = text[prev.span[0]:end]
+                why = _reject_reason(joined)
+                units.append(_Unit(article.id, (prev.span[0], end), joined, prev.index, group, not why, why))
+        prev = unit
+    return units
+
+
+# --------------------------------------------------------------------------- features
+def _features(stmt: _Statement) -> None:
+    v = _vocab()
+    toks = words(stmt.text)
+    stmt.tokens = frozenset(_stem(t) for t in toks if t not in v["stop"] and not t.isdigit() and len(t) > 1)
+    stmt.numbers = frozenset(t for t in toks if any(c.isdigit() for c in t))
+    stmt.negated = any(t in v["neg"] or t.endswith("n't") for t in toks)
+    stmt.names = frozenset(_stem(m.group().casefold().replace("\u2019", "'").split("'")[0])
+                           for m in _NAME.finditer(stmt.text)
+                           if m.group().casefold() not in v["stop"])
+
+
+def _states(other: _Statement, stmt: _Statement, overlap: int) -> bool:
+    """Does ``other`` state what ``stmt`` says (so it may be cited for it)?"""
+    if len(stmt.tokens) < 3 or overlap < SUPPORT_CONTAINMENT * len(stmt.tokens):
+        return False
+    return (stmt.numbers <= other.numbers and stmt.names <= other.tokens | other.names
+            and stmt.negated == other.negated)
+
+
+def _matrices(stmts: list[_Statement]) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+    """(L2-normalised TF-IDF rows, binary rows) over stemmed content words."""
+    vocab: dict[str, int] = {}
+    rows, cols = [], []
+    for i, s in enumerate(stmts):
+        for tok in s.tokens:
+            rows.append(i)
+            cols.append(vocab.setdefault(tok, len(vocab)))
+    shape = (len(stmts), max(1, len(vocab)))
+    binary = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=shape)
+    df = np.asarray(binary.sum(axis=0)).ravel()
+    idf = np.log((1 + len(stmts)) / (1 + df)) + 1.0
+    tfidf = binary.multiply(idf.astype(np.float32)).tocsr()
+    norms = np.sqrt(np.asarray(tfidf.multiply(tfidf).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    tfidf = sparse.diags((1.0 / norms).astype(np.float32)) @ tfidf
+    return tfidf.tocsr(), binary
+
+
+# --------------------------------------------------------------------------- grouping and dates
+def _fallback_groups(articles: list[Article], units: dict[str, list[_Unit]]) -> dict[str, str]:
+    """Without provenance, treat articles sharing half their sentences verbatim as one source."""
+    parent = {a.id: a.id for a in articles}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    seen: dict[str, str] = {}
+    shared: dict[tuple[str, str], int] = {}
+    for a in articles:
+        for key in {normalise(u.text) for u in units[a.id] if len(u.text.split()) >= MIN_WORDS}:
+            if key in seen:
+                pair = (seen[key], a.id)
+                shared[pair] = shared.get(pair, 0) + 1
+            else:
+                seen[key] = a.id
+    sizes = {a.id: max(1, len(units[a.id])) for a in articles}
+    for (x, y), n in shared.items():
+        if n >= 0.5 * min(sizes[x], sizes[y]):
+            parent[find(y)] = find(x)
+    return {a.id: find(a.id) for a in articles}
+
+
+def published_after(article: Article, since: str) -> Optional[bool]:
+    """Whether the article was published after ``since`` (compared at since's precision); None if undated."""
+    if not article.published:
+        return None
+    return article.published[:len(since)] > since
+
+
+# --------------------------------------------------------------------------- summary
+def summarize(articles: list[Article], *, budget_words: int = 150,
+              independent_groups: Optional[dict[str, str]] = None, since: Optional[str] = None,
+              embed: Optional[Embed] = None) -> list[SummarySentence]:
+    """Summarise one story's articles within ``budget_words``, citing every sentence.
+
+    Args:
+        articles: the story's articles (any order; duplicates by id are ignored).
+        budget_words: maximum total words of the summary.
+        independent_groups: article id -> source-group id; articles of one group
+            (copies of one wire story) count as one source. Missing articles are
+            their own group; ``None`` groups articles that share most sentences.
+        since: ISO date or datetime; when given, summarise only what articles
+            published after it add to what earlier (or undated) articles said.
+        embed: optional ``texts -> L2-normalised vectors`` used for ranking
+            and redundancy; citations stay lexical.
+
+    Returns:
+        Summary sentences in reading order, each an exact article span with
+        citations to every article stating it; single-source ones flagged.
+    """
+    articles = list({a.id: a for a in articles}.values())
+    if not articles or budget_words <= 0:
+        return []
+    units = {a.id: article_units(a, a.id) for a in articles}
+    groups = dict(independent_groups) if independent_groups is not None else _fallback_groups(articles, units)
+    for a in articles:
+        for u in units[a.id]:
+            u.group = str(groups.get(a.id, "article:" + a.id))
+    new_ids = None
+    if since:
+        new_ids = {a.id for a in articles if published_after(a, since)}
+        if not new_ids:
+            return []
+    stmts = _statements(u for a in articles for u in units[a.id])
+    if not stmts:
+        return []
+    return _select(stmts, budget_words, new_ids, embed)
+
+
+def _statements(units: Iterable[_Unit]) -> list[_Statement]:
+    by_key: dict[str, _Statement] = {}
+    for u in units:
+        key = normalise(u.text)
+        if key not in by_key:
+            by_key[key] = _Statement(u.text)
+        by_key[key].units.append(u)
+    stmts = list(by_key.values())
+    for s in stmts:
+        _features(s)
+    return stmts
+
+
+def _select(stmts: list[_Statement], budget: int, new_ids: Optional[set[str]],
+            embed: Optional[Embed]) -> list[SummarySentence]:
+    tfidf, binary = _matrices(stmts)
+    n_groups = max(1, len({g for s in stmts for g in s.groups}))
+    is_new = np.array([new_ids is None or all(u.article_id in new_ids for u in s.units) for s in stmts])
+    candidates = np.array([s.eligible and bool(s.tokens) for s in stmts]) & is_new
+    if not candidates.any():
+        return []
+    vectors = _vectors(stmts, tfidf, embed)
+    weight = np.array([len(s.groups) for s in stmts], dtype=np.float32)
+    centroid = _centroid(vectors, weight)
+    centrality = _dot(vectors, centroid)
+    position = np.array([max(1.0 / math.sqrt(1 + u.index) for u in s.units) for s in stmts])
+    pre = np.where(candidates, centrality + WEIGHTS["position"] * position, -np.inf)
+    pool = [int(i) for i in np.argsort(-pre, kind="stable")[:POOL] if candidates[i]]
+    if new_ids is not None:
+        pool = _drop_already_said(pool, stmts, vectors, is_new)
+    support = _support(pool, stmts, binary)
+    if new_ids is not None:  # stated by an earlier article too: not new
+        pool = [i for i in pool if all(is_new[j] for j in support[i])]
+    score = {i: WEIGHTS["centrality"] * centrality[i]
+             + WEIGHTS["support"] * (len(_support_groups(i, support, stmts)) - 1) / max(1, n_groups - 1)
+             + WEIGHTS["position"] * position[i] for i in pool}
+    chosen = _mmr(pool, score, vectors, stmts, budget)
+    return [_sentence(stmts[i], [stmts[j] for j in support[i]]) for i in chosen]
+
+
+def _support_groups(i: int, support: dict[int, list[int]], stmts: list[_Statement]) -> set[str]:
+    return stmts[i].groups.union(*(stmts[j].groups for j in support[i]))
+
+
+def _vectors(stmts: list[_Statement], tfidf: sparse.csr_matrix, embed: Optional[Embed]):
+    if embed is None:
+        return tfidf
+    vecs = np.asarray(embed([s.text for s in stmts]), dtype=np.float32)
+    if vecs.shape[0] != len(stmts):
+        raise PipelineError(f"embed returned {vecs.shape[0]} vectors for {len(stmts)} sentences")
+    return vecs
+
+
+def _dot(a, b: np.ndarray) -> np.ndarray:
+    return np.asarray(a @ b).ravel()
+
+
+def _centroid(vectors, weight: np.ndarray) -> np.ndarray:
+    total = np.asarray(vectors.T @ weight).ravel()
+    norm = np.linalg.norm(total)
+    return total / norm if norm else total
+
+
+def _sim(vectors, i: int, others: list[int]) -> np.ndarray:
+    if not others:
+        return np.zeros(0)
+    sub = vectors[others] @ vectors[i].T
+    return np.asarray(sub.todense() if sparse.issparse(sub) else sub).ravel()
+
+
+def _drop_already_said(pool: list[int], stmts: list[_Statement], vectors, is_new: np.ndarray) -> list[int]:
+    """Update mode: keep candidates that no earlier article already said."""
+    old = [i for i in range(len(stmts)) if not is_new[i]]
+    if not old:
+        return pool
+    sims = vectors[pool] @ vectors[old].T
+    sims = sims.toarray() if sparse.issparse(sims) else np.asarray(sims)
+    return [p for p, row in zip(pool, sims) if row.max(initial=0.0) < ALREADY_SAID]
+
+
+def _support(pool: list[int], stmts: list[_Statement], binary: sparse.csr_matrix) -> dict[int, list[int]]:
+    """For each pooled statement, the other statements that state it too."""
+    if not pool:
+        return {}
+    overlap = (binary[pool] @ binary.T).tocsr()
+    out: dict[int, list[int]] = {}
+    for row, i in enumerate(pool):
+        start, end = overlap.indptr[row], overlap.indptr[row + 1]
+        found = []
+        for j, n in zip(overlap.indices[start:end], overlap.data[start:end]):
+            if j != i and _states(stmts[j], stmts[i], int(n)):
+                found.append(int(j))
+        out[i] = found
+    return out
+
+
+def _mmr(pool: list[int], score: dict[int, float], vectors, stmts: list[_Statement], budget: int) -> list[int]:
+    """Greedy maximal marginal relevance within the word budget."""
+    chosen: list[int] = []
+    used = 0
+    remaining = sorted(pool, key=lambda i: -score[i])
+    while remaining:
+        best, best_value = None, -np.inf
+        for i in remaining:
+            length = len(stmts[i].text.split())
+            if used + length > budget:
+                continue
+            redundancy = _sim(vectors, i, chosen).max(initial=0.0)
+            if redundancy >= REDUNDANT:
+                continue
+            value = MMR_LAMBDA * score[i] - (1 - MMR_LAMBDA) * redundancy
+            if value > best_value:
+                best, best_value = i, value
+        if best is None:
+            break
+        chosen.append(best)
+        used += len(stmts[best].text.split())
+        remaining.remove(best)
+    return chosen
+
+
+def _sentence(stmt: _Statement, supporters: list[_Statement]) -> SummarySentence:
+    """The statement as a summary sentence citing one span per article that states it."""
+    lead = next(u for u in stmt.units if u.eligible)
+    cited: dict[str, _Unit] = {lead.article_id: lead}
+    for u in stmt.units + [u for s in supporters for u in s.units]:
+        cited.setdefault(u.article_id, u)
+    citations = [Citation(u.article_id, u.span) for u in cited.values()]
+    groups = {u.group for u in cited.values()}
+    flags = []
+    if len(groups) == 1:
+        n = len(cited)
+        flags.append(Flag("single_source", "stated by one source" + (f" ({n} articles sharing one origin)"
+                                                                    if n > 1 else "")))
+    return SummarySentence(text=lead.text, citations=citations, flags=flags)
+
+
+# --------------------------------------------------------------------------- stage
+def _records(analysis, kind: str) -> list:
+    try:
+        return analysis.get(kind)
+    except PipelineError:
+        return []  # no stage provides the kind in this run: summarise without it
+
+
+@stage("summary", needs=("stories", "source_groups"), adds={"summary": SummarySentence})
+def summary_stage(analysis) -> dict[str, list[SummarySentence]]:
+    """Summarise every story (or all articles as one story when there are no stories)."""
+    stories: list[Story] = _records(analysis, "stories")
+    source_groups: list[SourceGroup] = _records(analysis, "source_groups")
+    groups = {aid: f"{g.story_id}/{g.origin_id}" for g in source_groups for aid in g.article_ids}
+    by_id = {a.id: a for a in analysis.articles}
+    buckets = ([[by_id[i] for i in s.article_ids if i in by_id] for s in stories] if stories
+               else [analysis.articles])
+    options = analysis.options
+    out: list[SummarySentence] = []
+    for arts in buckets:
+        out.extend(summarize(arts, budget_words=int(options.get("summary_words", 150)),
+                             independent_groups=groups or None, since=options.get("since")))
+    return {"summary": out}
+
+
+def for_story(sentences: list[SummarySentence], story: Story) -> list[SummarySentence]:
+    """The summary sentences that belong to ``story`` (their citations point into it)."""
+    ids = set(story.article_ids)
+    return [s for s in sentences if s.citations and s.citations[0].article_id in ids]
