@@ -50,6 +50,7 @@ class _Rules:
         self.caption_start = [re.compile(p) for p in data["caption_start_patterns"]]
         self.byline = re.compile(data["byline_pattern"], re.I)
         self.source_credit = re.compile(data["source_credit_pattern"], re.I)
+        self.more_from_outlet = re.compile(data["more_from_outlet_pattern"])
         self.teaser_date = [re.compile(p, re.I) for p in data["teaser_date_patterns"]]
         self.teaser_max_words = data["teaser_max_words"]
         self.teaser_back = data["teaser_max_lines_back"]
@@ -161,6 +162,8 @@ def _line_reason(text: str, r: _Rules, out: Cleaned, lines: list[_Line], i: int)
         return r.exact[folded]
     if folded in r.sections and len(folded) <= 30:
         return "section_label"
+    if i >= len(lines) - 5 and (m := r.more_from_outlet.match(text)):
+        out.outlet = out.outlet or m.group(1).strip()
     if i >= len(lines) - 3 and (m := r.source_credit.match(text)):
         out.outlet = out.outlet or m.group(1).strip()
         return "source_credit"
