@@ -250,6 +250,29 @@ class TimelineEvent(Record):
 
 
 @dataclass
+class DateCheck(Record):
+    """The outcome of checking one article's publication date.
+
+    ``verdict`` is ``ok`` (the stated date fits), ``mismatch`` (it does not),
+    ``inferred`` (no date was stated; ``published`` was inferred), ``undetermined``
+    (no date and not enough evidence) or ``unchecked`` (nothing to check against).
+    ``window`` is the range of publication dates the content allows, ``evidence``
+    the spans (in this and other articles) the verdict rests on.
+    """
+
+    id: str
+    article_id: str
+    verdict: str
+    stated: Optional[str] = None
+    published: Optional[str] = None
+    basis: str = "unknown"
+    estimate: Optional[str] = None
+    window: Optional[list[str]] = None
+    detail: str = ""
+    evidence: list[Citation] = field(default_factory=list)
+
+
+@dataclass
 class SummarySentence(Record):
     text: str
     citations: list[Citation] = field(default_factory=list)
