@@ -172,6 +172,17 @@ def brief(story_id, db, fmt, output, no_analyze) -> None:
         click.echo(text)
 
 
+def _add_capability_commands() -> None:
+    from .commands.people import entities_cmd, quotes_cmd
+    from .commands.stories import provenance_cmd, stories_cmd
+
+    for command in (stories_cmd, provenance_cmd, entities_cmd, quotes_cmd):
+        cli.add_command(command)
+
+
+_add_capability_commands()
+
+
 def main() -> None:
     cli(prog_name="storydesk")
 

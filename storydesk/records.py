@@ -214,6 +214,8 @@ class QuoteMatch(Record):
     quote_id: str
     relation: str  # identical | altered | truncated | speaker_mismatch | misattributed_narration
     diff: Optional[str] = None
+    article_id: Optional[str] = None  # the other article (for narration, where there is no quote)
+    span: Optional[Span] = None  # the matching span in that article
 
 
 @dataclass

@@ -6,7 +6,15 @@ from __future__ import annotations
 
 import importlib
 
-STAGE_MODULES = ()
+STAGE_MODULES = (
+    "stories",      # stories: incremental story clustering
+    "provenance",   # reuse, source_groups: copies and rewrites, independent sources
+    "entities",     # entities: people, organisations, places with variants merged
+    "quotes",       # quotes: who said what, and quote integrity across outlets
+    "timeline",     # date_checks, timeline: publication-date checks and dated events
+    "claims",       # claims: figures grouped across sources, conflicts
+    "summary",      # summary: cited multi-document summary
+)
 
 
 def load() -> None:

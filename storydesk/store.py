@@ -10,6 +10,7 @@ import hashlib
 import json
 import sqlite3
 from importlib import resources
+from pathlib import Path
 from typing import Iterable, Iterator, Optional, Type, TypeVar
 
 from .errors import NotFound, SchemaTooNew, StoreError
@@ -44,8 +45,10 @@ class SQLiteStore(Store):
     def __init__(self, path: str = "storydesk.db"):
         self.path = path
         try:
+            if path != ":memory:" and not path.startswith("file:"):
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
-        except sqlite3.Error as exc:
+        except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the store {path}: {exc}; check the --db path") from exc
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")

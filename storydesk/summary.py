@@ -30,11 +30,15 @@ Embed = Callable[[list[str]], np.ndarray]
 MIN_WORDS = 6  # shorter units are captions, bylines or fragments
 MAX_WORDS = 70  # longer units are run-ons or badly split text
 SUPPORT_CONTAINMENT = 0.8  # share of a statement's content words another span must hold to state it
-REDUNDANT = 0.5  # cosine above which a candidate repeats a chosen sentence
+REDUNDANT = 0.6  # cosine above which a candidate repeats a chosen sentence
+REDUNDANT_EMBEDDED = 0.9  # the same with sentence embeddings, whose cosines run higher (tuned on NeuS 0-99)
 ALREADY_SAID = 0.6  # update mode: cosine above which new text repeats old text
-MMR_LAMBDA = 0.7
+MMR_LAMBDA = 0.85
 POOL = 300  # candidates examined closely (support, citations); the rest rank too low
-WEIGHTS = {"centrality": 1.0, "support": 0.6, "position": 0.35}
+# Support counts independent groups on a log scale: 3 groups earn the full weight, 9 twice it.
+# "echo": other groups saying something close (TF-IDF cosine >= ECHO), a softer, uncited signal.
+WEIGHTS = {"centrality": 1.0, "support": 0.6, "echo": 0.2, "position": 0.35}
+ECHO = 0.35
 
 
 # --------------------------------------------------------------------------- vocabulary
@@ -52,23 +56,49 @@ def _vocab() -> dict:
             r"\b(" + "|".join(data["pronoun_speakers"]) + r")\s+(\w+\s+)?(" + "|".join(
                 re.escape(c) for c in data["attribution_cues"] if " " not in c) + r")\b"
             r"|\b(said|says|added|asked|continued|told)\s+(" + "|".join(data["pronoun_speakers"]) + r")\b", re.I),
-        "boiler": re.compile("|".join(f"(?:{p})" for p in data["boilerplate_patterns"]), re.I),
+        "boiler": [re.compile(p, re.I) for p in data["boilerplate_patterns"]],
         "dateline": re.compile(data["dateline_pattern"]),
     }
 
 
-@functools.lru_cache(maxsize=1)
-def _stemmer():
-    try:
-        from nltk.stem.porter import PorterStemmer
-        return PorterStemmer().stem
-    except ImportError:  # nltk arrives with rouge-score; without it, crude suffix stripping
-        return lambda w: re.sub(r"(ing|ed|es|s)$", "", w) if len(w) > 4 else w
+_SUFFIXES = (("ies", "y"), ("sses", "ss"), ("ness", ""), ("ments", "ment"), ("ings", ""), ("ing", ""),
+             ("edly", ""), ("ed", ""), ("es", "e"), ("s", ""))
+_VOWEL = re.compile(r"[aeiouy]")
 
 
-@functools.lru_cache(maxsize=200_000)
 def _stem(word: str) -> str:
-    return _stemmer()(word)
+    """A light suffix stripper (plural, -ing, -ed): fast, deterministic, good enough to match words.
+
+    Porter (nltk) scores the same on NeuS but its import alone takes most of the time budget.
+    """
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    stem = word
+    for suffix, repl in _SUFFIXES:
+        if word.endswith(suffix):
+            stem = word[:-len(suffix)] + repl
+            if len(stem) < 3 or not _VOWEL.search(stem) or word.endswith(("ss", "us", "is")) and suffix == "s":
+                stem = word
+            elif suffix in ("ing", "ed", "ings", "edly") and len(stem) > 3 and stem[-1] == stem[-2] \
+                    and stem[-1] not in "lsz":
+                stem = stem[:-1]  # stopped -> stop, running -> run
+            break
+    return stem[:-1] if len(stem) > 4 and stem.endswith("e") else stem  # evacuate/evacuated -> evacuat
+
+
+_TOKENS: dict[str, Optional[str]] = {}  # word -> stem, or None for stopwords and numbers
+
+
+def _content(word: str) -> Optional[str]:
+    """The stem of a content word; None for stopwords, numbers and single letters."""
+    try:
+        return _TOKENS[word]
+    except KeyError:
+        keep = word not in _vocab()["stop"] and not word.isdigit() and len(word) > 1
+        stem = _stem(word) if keep else None
+        if len(_TOKENS) < 500_000:
+            _TOKENS[word] = stem
+        return stem
 
 
 # --------------------------------------------------------------------------- units
@@ -108,6 +138,8 @@ class _Statement:
 _QUOTE_CHARS = re.compile(r"[\"\u201c\u201d]")
 _QUOTED = re.compile(r"\"[^\"]*\"|\u201c[^\u201d]*\u201d|\u201c[^\u201d]*$|\"[^\"]*$")
 _TERMINAL = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*$|[\"\u201d]$")
+_UPPER = re.compile(r"[A-Z\u00c0-\u00de]")
+_LOWER = re.compile(r"[a-z\u00df-\u00ff]")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w\u00c0-\u024f'\u2019-]+")
 
 
@@ -150,8 +182,9 @@ def _outside_quotes(text: str) -> str:
 def _needs_context(text: str) -> bool:
     """True when the unit leans on the sentence before it (pronoun, connective, bare quote)."""
     v = _vocab()
-    low = normalise(text).lstrip("\"'([")
-    for start in v["dangling"]:
+    low = normalise(text).lstrip("([")
+    # A pronoun opening a quotation is the speaker's; the attribution checks below decide.
+    for start in () if low.startswith(("\"", "'")) else v["dangling"]:
         if low.startswith(start) and (len(low) == len(start) or not low[len(start)].isalnum()):
             return True
     first, _, rest = low.partition(" ")
@@ -166,22 +199,31 @@ def _needs_context(text: str) -> bool:
     return False
 
 
-def _reject_reason(text: str) -> str:
-    """Why a unit cannot stand in a summary on its own ('' when it can)."""
+def is_boilerplate(text: str) -> bool:
+    """Web furniture (sign-up prompts, captions, credits, links) rather than reporting."""
+    return any(p.search(text) for p in _vocab()["boiler"])
+
+
+def _reject_reason(text: str, boilerplate: bool = True) -> str:
+    """Why a unit cannot stand in a summary on its own ('' when it can).
+
+    ``boilerplate=False`` skips the slowest check; :func:`summarize` runs it
+    only on the few units that rank high enough to be chosen.
+    """
     n_words = len(text.split())
     if n_words < MIN_WORDS:
         return "short"
     if n_words > MAX_WORDS:
         return "long"
-    if _vocab()["boiler"].search(text):
-        return "boilerplate"
     if not _TERMINAL.search(text):
         return "fragment"
     if not _balanced(text):
         return "partial_quote"
-    letters = [c for c in text if c.isalpha()]
-    if letters and sum(c.isupper() for c in letters) > 0.6 * len(letters):
+    upper, lower = len(_UPPER.findall(text)), len(_LOWER.findall(text))
+    if upper > 1.5 * lower:
         return "shouting"
+    if boilerplate and is_boilerplate(text):
+        return "boilerplate"
     if text.rstrip("\"'\u201d\u2019) ").endswith("?") and not _QUOTE_CHARS.search(text):
         return "question"
     return ""
@@ -192,8 +234,12 @@ def _trim_dateline(text: str, start: int, end: int) -> int:
     return start + m.end() if m and end - start - m.end() > 20 else start
 
 
-def article_units(article: Article, group: str) -> list[_Unit]:
-    """Cut an article into citable units and mark those fit to be summary sentences."""
+def article_units(article: Article, group: str, boilerplate: bool = True) -> list[_Unit]:
+    """Cut an article into citable units and mark those fit to be summary sentences.
+
+    With ``boilerplate=False`` units are not yet checked for web furniture (see
+    :func:`_reject_reason`).
+    """
     text = article.text if isinstance(article.text, str) else ""
     paragraphs = paragraph_spans(text)
     units: list[_Unit] = []
@@ -201,14 +247,14 @@ def article_units(article: Article, group: str) -> list[_Unit]:
     for index, (start, end) in enumerate(_quote_units(text)):
         start = _trim_dateline(text, start, end)
         piece = text[start:end]
-        reason = _reject_reason(piece)
+        reason = _reject_reason(piece, boilerplate)
         unit = _Unit(article.id, (start, end), piece, index, group, not reason, reason)
         units.append(unit)
         if not reason and _needs_context(piece):
             unit.eligible, unit.reason = False, "needs_context"
             if prev is not None and prev.eligible and _same_paragraph(paragraphs, prev.span[0], start):
                 joined = text[prev.span[0]:end]
-                why = _reject_reason(joined)
+                why = _reject_reason(joined, boilerplate)
                 units.append(_Unit(article.id, (prev.span[0], end), joined, prev.index, group, not why, why))
         prev = unit
     return units
@@ -218,7 +264,7 @@ def article_units(article: Article, group: str) -> list[_Unit]:
 def _features(stmt: _Statement) -> None:
     v = _vocab()
     toks = words(stmt.text)
-    stmt.tokens = frozenset(_stem(t) for t in toks if t not in v["stop"] and not t.isdigit() and len(t) > 1)
+    stmt.tokens = frozenset(filter(None, map(_content, toks)))
     stmt.numbers = frozenset(t for t in toks if any(c.isdigit() for c in t))
     stmt.negated = any(t in v["neg"] or t.endswith("n't") for t in toks)
     stmt.names = frozenset(_stem(m.group().casefold().replace("\u2019", "'").split("'")[0])
@@ -281,8 +327,11 @@ def _fallback_groups(articles: list[Article], units: dict[str, list[_Unit]]) -> 
 
 
 def published_after(article: Article, since: str) -> Optional[bool]:
-    """Whether the article was published after ``since`` (compared at since's precision); None if undated."""
-    if not article.published:
+    """Whether the article was published after ``since`` (compared at since's precision).
+
+    None when it has no date, or a date flagged as not fitting its content.
+    """
+    if not article.published or article.has_flag("date_mismatch"):
         return None
     return article.published[:len(since)] > since
 
@@ -305,13 +354,13 @@ def summarize(articles: list[Article], *, budget_words: int = 150,
             and redundancy; citations stay lexical.
 
     Returns:
-        Summary sentences in reading order, each an exact article span with
-        citations to every article stating it; single-source ones flagged.
+        Summary sentences, most important first, each an exact article span
+        with citations to every article stating it; single-source ones flagged.
     """
     articles = list({a.id: a for a in articles}.values())
     if not articles or budget_words <= 0:
         return []
-    units = {a.id: article_units(a, a.id) for a in articles}
+    units = {a.id: article_units(a, a.id, boilerplate=False) for a in articles}
     groups = dict(independent_groups) if independent_groups is not None else _fallback_groups(articles, units)
     for a in articles:
         for u in units[a.id]:
@@ -324,7 +373,7 @@ def summarize(articles: list[Article], *, budget_words: int = 150,
     stmts = _statements(u for a in articles for u in units[a.id])
     if not stmts:
         return []
-    return _select(stmts, budget_words, new_ids, embed)
+    return _select(stmts, budget_words, new_ids, embed, {a.id: a.language for a in articles})
 
 
 def _statements(units: Iterable[_Unit]) -> list[_Statement]:
@@ -340,12 +389,11 @@ def _statements(units: Iterable[_Unit]) -> list[_Statement]:
     return stmts
 
 
-def _select(stmts: list[_Statement], budget: int, new_ids: Optional[set[str]],
-            embed: Optional[Embed]) -> list[SummarySentence]:
+def _select(stmts: list[_Statement], budget: int, new_ids: Optional[set[str]], embed: Optional[Embed],
+            languages: dict[str, str]) -> list[SummarySentence]:
     tfidf, binary = _matrices(stmts)
-    n_groups = max(1, len({g for s in stmts for g in s.groups}))
     is_new = np.array([new_ids is None or all(u.article_id in new_ids for u in s.units) for s in stmts])
-    candidates = np.array([s.eligible and bool(s.tokens) for s in stmts]) & is_new
+    candidates = np.array([s.eligible and bool(s.tokens) for s in stmts]) & is_new & _english(stmts, languages)
     if not candidates.any():
         return []
     vectors = _vectors(stmts, tfidf, embed)
@@ -354,21 +402,59 @@ def _select(stmts: list[_Statement], budget: int, new_ids: Optional[set[str]],
     centrality = _dot(vectors, centroid)
     position = np.array([max(1.0 / math.sqrt(1 + u.index) for u in s.units) for s in stmts])
     pre = np.where(candidates, centrality + WEIGHTS["position"] * position, -np.inf)
-    pool = [int(i) for i in np.argsort(-pre, kind="stable")[:POOL] if candidates[i]]
+    pool = _pool(np.argsort(-pre, kind="stable"), candidates, stmts)
     if new_ids is not None:
-        pool = _drop_already_said(pool, stmts, vectors, is_new)
+        pool = _drop_already_said(pool, stmts, tfidf, is_new)  # lexical: thresholds are set for TF-IDF
     support = _support(pool, stmts, binary)
     if new_ids is not None:  # stated by an earlier article too: not new
         pool = [i for i in pool if all(is_new[j] for j in support[i])]
+    echo = _echoes(pool, stmts, tfidf)
     score = {i: WEIGHTS["centrality"] * centrality[i]
-             + WEIGHTS["support"] * (len(_support_groups(i, support, stmts)) - 1) / max(1, n_groups - 1)
+             + WEIGHTS["support"] * math.log(len(_support_groups(i, support, stmts))) / math.log(3)
+             + WEIGHTS["echo"] * math.log(1 + echo[i]) / math.log(3)
              + WEIGHTS["position"] * position[i] for i in pool}
-    chosen = _mmr(pool, score, vectors, stmts, budget)
+    chosen = _mmr(pool, score, vectors, stmts, budget, REDUNDANT if embed is None else REDUNDANT_EMBEDDED)
     return [_sentence(stmts[i], [stmts[j] for j in support[i]]) for i in chosen]
+
+
+def _pool(order: np.ndarray, candidates: np.ndarray, stmts: list[_Statement]) -> list[int]:
+    """The best-ranked candidates that are not boilerplate, at most POOL of them."""
+    pool: list[int] = []
+    for i in order:
+        if not candidates[i]:
+            break  # candidates sort before the rest (they score above -inf)
+        units = [u for u in stmts[i].units if u.eligible]
+        if is_boilerplate(stmts[i].text):
+            for u in units:
+                u.eligible, u.reason = False, "boilerplate"
+            continue
+        pool.append(int(i))
+        if len(pool) == POOL:
+            break
+    return pool
+
+
+def _echoes(pool: list[int], stmts: list[_Statement], tfidf: sparse.csr_matrix) -> dict[int, int]:
+    """How many other independent groups say something close (for ranking only, never cited)."""
+    if not pool:
+        return {}
+    sims = (tfidf[pool] @ tfidf.T).tocsr()
+    rows = np.repeat(np.arange(len(pool)), np.diff(sims.indptr))
+    keep = sims.data >= ECHO
+    groups: dict[int, set[str]] = {i: set() for i in pool}
+    for row, j in zip(rows[keep], sims.indices[keep]):
+        groups[pool[row]].update(stmts[j].groups)
+    return {i: len(groups[i] - stmts[i].groups) for i in pool}
 
 
 def _support_groups(i: int, support: dict[int, list[int]], stmts: list[_Statement]) -> set[str]:
     return stmts[i].groups.union(*(stmts[j].groups for j in support[i]))
+
+
+def _english(stmts: list[_Statement], languages: dict[str, str]) -> np.ndarray:
+    """Statements from articles in English (or of unknown language): the briefing's language."""
+    ok = {aid for aid, lang in languages.items() if not lang or lang in ("en", "und") or lang.startswith("en-")}
+    return np.array([any(u.article_id in ok for u in s.units) for s in stmts])
 
 
 def _vectors(stmts: list[_Statement], tfidf: sparse.csr_matrix, embed: Optional[Embed]):
@@ -390,13 +476,6 @@ def _centroid(vectors, weight: np.ndarray) -> np.ndarray:
     return total / norm if norm else total
 
 
-def _sim(vectors, i: int, others: list[int]) -> np.ndarray:
-    if not others:
-        return np.zeros(0)
-    sub = vectors[others] @ vectors[i].T
-    return np.asarray(sub.todense() if sparse.issparse(sub) else sub).ravel()
-
-
 def _drop_already_said(pool: list[int], stmts: list[_Statement], vectors, is_new: np.ndarray) -> list[int]:
     """Update mode: keep candidates that no earlier article already said."""
     old = [i for i in range(len(stmts)) if not is_new[i]]
@@ -412,30 +491,36 @@ def _support(pool: list[int], stmts: list[_Statement], binary: sparse.csr_matrix
     if not pool:
         return {}
     overlap = (binary[pool] @ binary.T).tocsr()
-    out: dict[int, list[int]] = {}
-    for row, i in enumerate(pool):
-        start, end = overlap.indptr[row], overlap.indptr[row + 1]
-        found = []
-        for j, n in zip(overlap.indices[start:end], overlap.data[start:end]):
-            if j != i and _states(stmts[j], stmts[i], int(n)):
-                found.append(int(j))
-        out[i] = found
+    # Keep only pairs sharing enough words before the exact (Python) check.
+    need = np.array([SUPPORT_CONTAINMENT * len(stmts[i].tokens) for i in pool], dtype=np.float32)
+    rows = np.repeat(np.arange(len(pool)), np.diff(overlap.indptr))
+    keep = overlap.data >= need[rows] - 1e-6
+    out: dict[int, list[int]] = {i: [] for i in pool}
+    for row, j, n in zip(rows[keep], overlap.indices[keep], overlap.data[keep]):
+        i = pool[row]
+        if j != i and _states(stmts[j], stmts[i], int(n)):
+            out[i].append(int(j))
     return out
 
 
-def _mmr(pool: list[int], score: dict[int, float], vectors, stmts: list[_Statement], budget: int) -> list[int]:
+def _mmr(pool: list[int], score: dict[int, float], vectors, stmts: list[_Statement], budget: int,
+         redundant: float) -> list[int]:
     """Greedy maximal marginal relevance within the word budget."""
     chosen: list[int] = []
     used = 0
     remaining = sorted(pool, key=lambda i: -score[i])
+    at = {i: k for k, i in enumerate(pool)}
+    sims = vectors[pool] @ vectors[pool].T
+    sims = sims.toarray() if sparse.issparse(sims) else np.asarray(sims)
     while remaining:
         best, best_value = None, -np.inf
         for i in remaining:
             length = len(stmts[i].text.split())
             if used + length > budget:
                 continue
-            redundancy = _sim(vectors, i, chosen).max(initial=0.0)
-            if redundancy >= REDUNDANT:
+            redundancy = sims[at[i], [at[c] for c in chosen]].max(initial=0.0)
+            if redundancy >= redundant or any(_said(stmts[c], stmts[i]) or _said(stmts[i], stmts[c])
+                                              for c in chosen):
                 continue
             value = MMR_LAMBDA * score[i] - (1 - MMR_LAMBDA) * redundancy
             if value > best_value:
@@ -446,6 +531,11 @@ def _mmr(pool: list[int], score: dict[int, float], vectors, stmts: list[_Stateme
         used += len(stmts[best].text.split())
         remaining.remove(best)
     return chosen
+
+
+def _said(chosen: _Statement, candidate: _Statement) -> bool:
+    """Does ``chosen`` hold most of ``candidate``'s content words (so one repeats the other)?"""
+    return len(chosen.tokens & candidate.tokens) >= SUPPORT_CONTAINMENT * len(candidate.tokens)
 
 
 def _sentence(stmt: _Statement, supporters: list[_Statement]) -> SummarySentence:
@@ -488,8 +578,3 @@ def summary_stage(analysis) -> dict[str, list[SummarySentence]]:
                              independent_groups=groups or None, since=options.get("since")))
     return {"summary": out}
 
-
-def for_story(sentences: list[SummarySentence], story: Story) -> list[SummarySentence]:
-    """The summary sentences that belong to ``story`` (their citations point into it)."""
-    ids = set(story.article_ids)
-    return [s for s in sentences if s.citations and s.citations[0].article_id in ids]

@@ -70,10 +70,10 @@ def articles() -> list[Article]:
     return [
         _article(WIRE, "Harbor Wire", "Dam collapse floods Brellin, thousands evacuated", "2031-03-15",
                  wire="Harbor Wire"),
-        _article(COPY, "Daily Lantern", "Thousands flee as Tessaly dam gives way", "2031-03-15"),
+        _article(COPY, "Daily Lantern", "Thousands flee as Tessaly dam gives way", "2031-09-02",
+                 flags=[Flag("date_mismatch", "stated 2031-09-02, but it tells the collapse of 14 March as news")]),
         _article(INDEPENDENT, "Coastline Post", "Brellin under water after dam failure", "2031-03-15"),
-        _article(UPDATE, "Evening Ledger", "Brellin starts pumping as dam inquiry opens", "2031-03-18",
-                 flags=[Flag("date_mismatch", "stated date 2031-03-18 fits the content")]),
+        _article(UPDATE, "Evening Ledger", "Brellin starts pumping as dam inquiry opens", "2031-03-18"),
         _article(HOSTILE, "Brellin <Blog>", "Videos: <i>the flood</i>", None),
     ]
 

@@ -1,0 +1,856 @@
+"""Quotes: who said what, and whether outlets quote them the same way.
+
+Direct and partial quotes are found from quote marks (straight or curly; a
+paragraph always closes an open quote, and a quote is capped, so a stray mark
+never swallows an article). Speakers come from the dependency parse around
+the quote: the subject of a cue verb ("said", "told"), a description ("a
+spokesperson for the ministry") or a pronoun resolved to the nearest fitting
+person. Reported speech ("X said that ...") is kept as ``indirect`` where the
+parse is clear. Quotes are then matched across the articles of a story.
+
+Conventions: ``Quote.span`` is the text inside the marks (trailing comma
+dropped); for a pronoun resolved to a person, ``Speaker.text`` is the person's
+name and ``Speaker.span`` the pronoun (the local evidence). A
+``misattributed_narration`` match has no other quote to point at: its
+``article_id`` and ``span`` give the narration (``quote_id`` repeats the
+article id), and its text is in ``diff`` and in a Flag of the same kind.
+"""
+from __future__ import annotations
+
+import bisect
+import difflib
+import functools
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from . import nlp as nlpmod
+from .entities import person_nouns, title_gender
+from .pipeline import known_kinds, stage
+from .records import Entity, Flag, Quote, QuoteMatch, Speaker, content_id
+from .text import load_data, paragraph_spans, words
+
+MAX_QUOTE_CHARS = 1500  # a longer "quote" is cut at a sentence end and flagged
+PRONOUN_WINDOW = 3  # paragraphs searched back for a pronoun's person
+_OPEN = {"\u201c": "\u201d", "\u201e": "\u201d", "\u00ab": "\u00bb", '"': '"'}
+_CLOSE = {"\u201d", "\u00bb"}
+_SINGLE_OPEN, _SINGLE_CLOSE = "\u2018", "\u2019"
+_ELLIPSIS = re.compile(r"\u2026|\.\s?\.\s?\.|\[[^\]]*\]")
+_SUBJ = ("nsubj", "nsubjpass")
+_RELATIVE = {"who", "which", "that", "whom", "what"}
+
+
+@functools.lru_cache(maxsize=1)
+def _cues() -> dict:
+    data = load_data("cue_verbs.json")
+    return {"speech": frozenset(data["speech"]), "indirect": frozenset(data["reliable_indirect"]),
+            "passive": frozenset(data["passive"])}
+
+
+@functools.lru_cache(maxsize=1)
+def _pronouns() -> dict[str, list[str]]:
+    return {k: v for k, v in load_data("pronouns.json").items() if not k.startswith("_")}
+
+
+@functools.lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS) | {"s", "'s", "said", "says", "say"}
+
+
+# -- quote marks -------------------------------------------------------------
+@dataclass
+class QuoteSpan:
+    """Text between quote marks (offsets of the inner text) and what went wrong finding it."""
+
+    start: int
+    end: int
+    flags: list[Flag] = field(default_factory=list)
+
+
+def quote_spans(text: str) -> list[QuoteSpan]:
+    """Find quoted passages; never crosses a paragraph, never longer than MAX_QUOTE_CHARS."""
+    paras = paragraph_spans(text)
+    double = any(c in text for c in '"\u201c\u201d\u201e\u00ab')
+    out: list[QuoteSpan] = []
+    for n, (p_start, p_end) in enumerate(paras):
+        spans = _scan_paragraph(text, p_start, p_end, double)
+        if spans and spans[-1].flags and spans[-1].flags[-1].kind == "unclosed_quote":
+            nxt = paras[n + 1] if n + 1 < len(paras) else None
+            if nxt and text[nxt[0]] in _OPEN or (nxt and text[nxt[0]] == _SINGLE_OPEN and not double):
+                # News style: a quote running over paragraphs reopens each one without closing.
+                spans[-1].flags[-1] = Flag("spans_paragraphs", "continues in the next paragraph")
+        out += spans
+    for q in out:
+        _cap(text, q)
+    return [q for q in out if q.end > q.start and text[q.start:q.end].strip(" ,.;:")]
+
+
+def _scan_paragraph(text: str, p_start: int, p_end: int, double: bool) -> list[QuoteSpan]:
+    out: list[QuoteSpan] = []
+    open_at: int | None = None
+    closer = ""
+    i = p_start
+    while i < p_end:
+        ch = text[i]
+        if open_at is None:
+            if (ch in _OPEN and _can_open(text, i, p_end)) or (not double and ch == _SINGLE_OPEN
+                                                              and _can_open(text, i, p_end)):
+                open_at, closer = i + 1, (_OPEN.get(ch) or _SINGLE_CLOSE)
+            i += 1
+            continue
+        if ch == closer or (closer == '"' and ch == "\u201d") or (closer == "\u201d" and ch == '"'
+                                                                   and _can_close(text, i)):
+            if closer == _SINGLE_CLOSE and not _can_close(text, i):
+                i += 1  # an apostrophe ("don't"), not a closing mark
+                continue
+            out.append(QuoteSpan(open_at, i))
+            open_at = None
+        elif ch in ("\u201c", "\u201e") and closer == "\u201d":
+            # A second opening mark before any close: the first was never closed.
+            out.append(QuoteSpan(open_at, i, [Flag("unbalanced_quote", "opening mark without a closing mark")]))
+            open_at = i + 1
+        i += 1
+    if open_at is not None:
+        end = p_end
+        out.append(QuoteSpan(open_at, end, [Flag("unclosed_quote", "no closing mark before the paragraph ends")]))
+    return out
+
+
+def _can_open(text: str, i: int, p_end: int) -> bool:
+    before = text[i - 1] if i > 0 else " "
+    after = text[i + 1] if i + 1 < p_end else " "
+    if text[i] in ('"', _SINGLE_OPEN):
+        return (before.isspace() or before in "([{\u2014\u2013-/:;,") and not after.isspace() \
+            and not (text[i] == '"' and before.isdigit())
+    return True
+
+
+def _can_close(text: str, i: int) -> bool:
+    after = text[i + 1] if i + 1 < len(text) else " "
+    return not after.isalnum()
+
+
+def _cap(text: str, q: QuoteSpan) -> None:
+    if q.end - q.start <= MAX_QUOTE_CHARS:
+        return
+    limit = q.start + MAX_QUOTE_CHARS
+    cut = max(text.rfind(". ", q.start, limit), text.rfind("? ", q.start, limit), text.rfind("! ", q.start, limit))
+    new_end = cut + 1 if cut > q.start + MAX_QUOTE_CHARS // 2 else limit
+    q.flags.append(Flag("capped", f"quoted passage of {q.end - q.start} chars cut to {new_end - q.start}"))
+    q.end = new_end
+
+
+# -- speakers ----------------------------------------------------------------
+@dataclass
+class _Ctx:
+    """What speaker finding needs about one article."""
+
+    article: object
+    doc: object
+    quotes: list[QuoteSpan]
+    mentions: list[tuple[int, int, str, str]]  # (start, end, entity_id, type), sorted
+    names: dict[str, str]  # entity id -> canonical name
+    genders: dict[str, str]
+    paragraphs: list[tuple[int, int]]
+    subjects: list[tuple[int, Speaker]] = field(default_factory=list)  # people as sentence subjects, in order
+
+    def inside_quote(self, pos: int) -> bool:
+        return any(q.start <= pos < q.end for q in self.quotes)
+
+    def mention_at(self, start: int, end: int) -> tuple[int, int, str, str] | None:
+        i = bisect.bisect_right(self.mentions, (end, 10**9)) - 1
+        while i >= 0 and self.mentions[i][1] > start:
+            m = self.mentions[i]
+            if m[0] < end and m[1] > start:
+                return m
+            i -= 1
+        return None
+
+    def paragraph_of(self, pos: int) -> int:
+        starts = getattr(self, "_starts", None)
+        if starts is None:
+            starts = self._starts = [p[0] for p in self.paragraphs]
+        return max(0, bisect.bisect_right(starts, pos) - 1)
+
+
+@dataclass
+class _Attribution:
+    cue: str | None
+    speaker: Speaker | None
+    cue_token: object = None
+
+
+def _tokens_between(doc, start: int, end: int):
+    span = doc.char_span(start, end, alignment_mode="expand") if end > start else None
+    return list(span) if span is not None else []
+
+
+def _sentences(doc) -> list[tuple[int, int]]:
+    """Char bounds of the Doc's sentences, computed once per Doc (``Token.sent`` rescans the Doc)."""
+    cached = doc.user_data.get("storydesk_sents")
+    if cached is None:
+        cached = [(s.start_char, s.end_char) for s in doc.sents]
+        doc.user_data["storydesk_sents"] = cached
+    return cached
+
+
+def _sentence_index(doc, pos: int) -> int:
+    sents = _sentences(doc)
+    return max(0, bisect.bisect_right(sents, (pos, 10**9)) - 1) if sents else 0
+
+
+def _sentence_bounds(doc, pos: int) -> tuple[int, int]:
+    sents = _sentences(doc)
+    return sents[_sentence_index(doc, pos)] if sents else (pos, pos)
+
+
+def _find_cue(ctx: _Ctx, start: int, end: int, prefer: str) -> object | None:
+    """The cue verb between ``start`` and ``end`` outside quotes, nearest to the quote."""
+    toks = [t for t in _tokens_between(ctx.doc, start, end)
+            if t.lemma_.lower() in _cues()["speech"] and t.pos_ in ("VERB", "AUX") and not ctx.inside_quote(t.idx)]
+    if not toks:
+        return None
+    return toks[0] if prefer == "first" else toks[-1]
+
+
+def _according_to(ctx: _Ctx, start: int, end: int):
+    for t in _tokens_between(ctx.doc, start, end):
+        if t.lower_ == "according" and t.i + 2 < len(ctx.doc) and ctx.doc[t.i + 1].lower_ == "to" \
+                and not ctx.inside_quote(t.idx):
+            objs = [c for c in ctx.doc[t.i + 1].children if c.dep_ == "pobj"]
+            if objs:
+                return t, objs[0]
+    return None
+
+
+def _subject_of(verb):
+    """The speaker token of a cue verb: its subject, a passive agent, or the subject of the verb it hangs on."""
+    for c in verb.children:
+        if c.dep_ in _SUBJ:
+            return c
+    for c in verb.children:
+        if c.dep_ == "agent":
+            objs = [g for g in c.children if g.dep_ == "pobj"]
+            if objs:
+                return objs[0]
+    if verb.dep_ in ("advcl", "xcomp", "conj", "acl") and verb.head is not verb:
+        for c in verb.head.children:
+            if c.dep_ in _SUBJ:
+                return c
+    return None
+
+
+def _speaker_from_token(ctx: _Ctx, tok) -> Speaker | None:
+    """Turn the subject token of a cue into a Speaker (name, description or resolved pronoun)."""
+    if tok is None:
+        return None
+    low = tok.lower_
+    if tok.pos_ == "PRON" or low in _pronouns():
+        if low in _RELATIVE and tok.head.dep_ == "relcl":
+            return _speaker_from_token(ctx, tok.head.head)
+        return _resolve_pronoun(ctx, tok)
+    if low in _RELATIVE:
+        return None
+    # A name (possibly with an apposition: "Amad Hassane Boubacar, a ... professor").
+    m = ctx.mention_at(tok.idx, tok.idx + len(tok.text))
+    if m is None:
+        for c in tok.children:
+            if c.dep_ == "appos":
+                m = ctx.mention_at(c.idx, c.idx + len(c.text))
+                if m:
+                    break
+    if m is not None and m[3] in ("PERSON", "ORG", "GPE"):
+        return Speaker(ctx.names.get(m[2], ctx.article.text[m[0]:m[1]]), m[2], (m[0], m[1]))
+    for c in tok.children:
+        # "a woman who gave only her first name, Lidia": the name is the better speaker text.
+        if c.dep_ == "appos" and c.pos_ == "PROPN" and c.is_title:
+            name = ctx.doc[min(t.i for t in c.subtree if t.pos_ == "PROPN"):c.i + 1]
+            return Speaker(name.text, None, (name.start_char, name.end_char))
+    return _description(ctx, tok)
+
+
+def _description(ctx: _Ctx, tok) -> Speaker | None:
+    """'a spokesperson for the ministry', 'A Western military official' (no clauses, no appositions)."""
+    skip = set()
+    for c in tok.subtree:
+        if c.i != tok.i and c.dep_ in ("relcl", "acl", "appos", "advcl", "punct", "parataxis") and c.head.i == tok.i:
+            skip |= {t.i for t in c.subtree}
+    toks = [t for t in tok.subtree if t.i not in skip]
+    run = [t for t in toks if abs(t.i - tok.i) <= 12]
+    if not run:
+        return None
+    first, last = run[0], run[-1]
+    while last.i > first.i and (last.is_punct or last.is_space):
+        last = ctx.doc[last.i - 1]
+    span = ctx.doc[first.i:last.i + 1]
+    text = span.text.strip()
+    if not text or "\n" in text or len(text) > 120:
+        return None
+    return Speaker(text, None, (span.start_char, span.end_char))
+
+
+def _resolve_pronoun(ctx: _Ctx, tok) -> Speaker | None:
+    """He/she -> the nearest earlier person who is a subject (a speaker or not) of fitting gender.
+
+    "they"/"it" stand for groups, countries or several people: too ambiguous, kept as written.
+    """
+    kinds = _pronouns().get(tok.lower_)
+    local = (tok.idx, tok.idx + len(tok.text))
+    gender = {"person_male": "male", "person_female": "female"}.get(kinds[0]) if kinds else None
+    if gender is None:
+        return Speaker(tok.text, None, local)
+    lo = ctx.paragraphs[max(0, ctx.paragraph_of(tok.idx) - PRONOUN_WINDOW)][0]
+    for pos, speaker in reversed(ctx.subjects):
+        if lo <= pos < tok.idx and not ctx.inside_quote(pos):
+            g = ctx.genders.get(speaker.entity_id or speaker.text)
+            if not (g and g != gender):
+                return Speaker(speaker.text, speaker.entity_id, local)
+    for start, end, eid, type_ in reversed(ctx.mentions):
+        if lo <= start < tok.idx and type_ == "PERSON" and not ctx.inside_quote(start):
+            g = ctx.genders.get(eid)
+            if not (g and g != gender):
+                return Speaker(ctx.names.get(eid, ctx.article.text[start:end]), eid, local)
+    return Speaker(tok.text, None, local)
+
+
+def attribute(ctx: _Ctx, q: QuoteSpan) -> _Attribution:
+    """Find the cue and speaker of a quoted span from the sentence around it."""
+    text = ctx.article.text
+    close = q.end + 1 if q.end < len(text) else q.end
+    s_start, _ = _sentence_bounds(ctx.doc, q.start)
+    _, s_end = _sentence_bounds(ctx.doc, max(q.start, q.end - 1))
+    # The sentence after the quote may hold the attribution ('"...," he said.'), the model often
+    # puts a sentence break right after the closing mark.
+    after_end = _clause_end(text, close, ctx.paragraphs[ctx.paragraph_of(q.start)][1])
+    after = _find_cue(ctx, close, max(after_end, min(s_end, after_end)), "first")
+    if after is not None and not _adjacent(ctx, close, after):
+        after = None
+    before = _find_cue(ctx, s_start, max(s_start, q.start - 1), "last")
+    governing = _governing_cue(ctx, q)
+    for verb in (governing, after, before):
+        if verb is None or any(c.dep_ == "neg" for c in verb.children):
+            continue  # "One can't say ..., but" is no attribution
+        subj = _subject_of(verb)
+        speaker = _speaker_from_token(ctx, subj)
+        if speaker is None:
+            speaker = _speaker_after(ctx, verb)
+        if speaker is not None:
+            return _Attribution(verb.text, _earlier_description(ctx, speaker), verb)
+    acc = _according_to(ctx, close, after_end) or _according_to(ctx, s_start, max(s_start, q.start - 1))
+    if acc:
+        return _Attribution("according to", _speaker_from_token(ctx, acc[1]), acc[0])
+    return _Attribution(None, None)
+
+
+def _governing_cue(ctx: _Ctx, q: QuoteSpan):
+    """The cue verb the quoted words hang on in the parse ('X said the group "..."')."""
+    toks = [t for t in _tokens_between(ctx.doc, q.start, q.end) if not t.is_punct and q.start <= t.idx < q.end]
+    if not toks:
+        return None
+    tok, steps = toks[0], 0
+    while tok.head is not tok and steps < 12:
+        tok, steps = tok.head, steps + 1
+        if not (q.start <= tok.idx < q.end) and tok.lemma_.lower() in _cues()["speech"] and tok.pos_ in ("VERB", "AUX"):
+            return tok
+    return None
+
+
+def _adjacent(ctx: _Ctx, close: int, verb) -> bool:
+    """The cue follows the quote closely ('"...," he said'; '"...," said a report by X')."""
+    between = [t for t in _tokens_between(ctx.doc, close, verb.idx) if t.idx < verb.idx]
+    return len(between) <= 14 and not any(t.pos_ == "VERB" for t in between)
+
+
+def _earlier_description(ctx: _Ctx, speaker: Speaker) -> Speaker:
+    """'the spokesperson' -> the 'a spokesperson for the ministry' introduced earlier in the article."""
+    text = speaker.text.lower()
+    if speaker.entity_id or not text.startswith("the ") or speaker.span is None:
+        return speaker
+    head = text.split()[-1]
+    for pos, earlier in reversed(ctx.subjects):
+        if pos < speaker.span[0] and not earlier.entity_id and earlier.text.lower().split()[0] in ("a", "an") \
+                and head in earlier.text.lower().split():
+            return Speaker(earlier.text, None, speaker.span)
+    return speaker
+
+
+def _speaker_after(ctx: _Ctx, verb) -> Speaker | None:
+    """'"...," said Amad Hassane Boubacar' when the parse gave the name no subject label."""
+    nxt = [t for t in ctx.doc[verb.i + 1:verb.i + 6] if not t.is_punct]
+    for t in nxt:
+        if t.pos_ in ("PROPN", "NOUN") and not ctx.inside_quote(t.idx):
+            return _speaker_from_token(ctx, t)
+        if t.pos_ not in ("DET", "ADJ", "ADV"):
+            break
+    return None
+
+
+def _clause_end(text: str, start: int, limit: int) -> int:
+    """End of the attribution clause after a closing mark: the next sentence end or opening mark."""
+    m = re.compile(r"[.!?](?=\s|$)|[\u201c\u201e\u00ab]|(?<=\s)\"").search(text, start, limit)
+    return m.start() if m else limit
+
+
+# -- quotes of one article --------------------------------------------------
+def article_quotes(article, doc, entities: list[Entity]) -> list[Quote]:
+    """Direct, partial and indirect quotes of one article with speakers and flags."""
+    mentions, names, genders = _entity_index(article.id, entities)
+    ctx = _Ctx(article, doc, quote_spans(article.text), mentions, names, genders,
+               paragraph_spans(article.text) or [(0, len(article.text))])
+    ctx.subjects = _person_subjects(ctx)
+    ctx.genders.update(_infer_genders(ctx))
+    found: list[Quote] = []
+    prev: Quote | None = None
+    parsed_len = len(doc.text)
+    for q in ctx.quotes:
+        if q.start >= parsed_len:
+            continue  # beyond the parsed prefix of a capped article
+        att = attribute(ctx, q)
+        kind = _kind(article.text, q, att, ctx)
+        flags = list(q.flags)
+        if att.speaker is None and prev is not None and prev.speaker is not None and _continues(ctx, prev, q):
+            att = _Attribution(prev.cue, prev.speaker)
+        text = article.text[q.start:q.end].strip()
+        text = re.sub(r"[,\s]+$", "", text)
+        if any(c in text for c in "\u201c\u201d\u2018\"") or (_SINGLE_OPEN in text and _SINGLE_CLOSE in text):
+            flags.append(Flag("nested_quote", "quote contains quoted words"))
+        if att.speaker is None:
+            flags.append(Flag("no_speaker", "no cue verb or speaker found near the quote"))
+        quote = Quote(content_id("q", article.id, str(q.start), str(q.end)), article.id, (q.start, q.start + len(text)),
+                      text, kind, att.cue, att.speaker, [], flags)
+        found.append(quote)
+        prev = quote
+    found += indirect_quotes(ctx)
+    found.sort(key=lambda x: x.span)
+    return found
+
+
+def _entity_index(article_id: str, entities: list[Entity]):
+    mentions, names, genders = [], {}, {}
+    for e in entities:
+        names[e.id] = e.name
+        for role in e.roles:
+            g = title_gender(role.split()[-1]) if role.split() else None
+            if g in ("male", "female"):
+                genders[e.id] = g
+        for m in e.mentions:
+            if m.article_id == article_id:
+                mentions.append((m.span[0], m.span[1], e.id, e.type))
+    mentions.sort()
+    return mentions, names, genders
+
+
+def _kind(text: str, q: QuoteSpan, att: _Attribution, ctx: _Ctx) -> str:
+    """``direct`` for a quoted sentence, ``partial`` for a few quoted words inside the reporter's sentence."""
+    inner = text[q.start:q.end].lstrip()
+    s_start, _ = _sentence_bounds(ctx.doc, q.start)
+    para_start = ctx.paragraphs[ctx.paragraph_of(q.start)][0]
+    lead = text[max(s_start, para_start):max(q.start - 1, 0)].strip() if q.start - 1 > s_start else ""
+    starts_upper = bool(inner) and (inner[0].isupper() or inner[0] in "[\u2026." or inner[0].isdigit())
+    if not lead or lead.endswith(":"):
+        return "direct"
+    if lead.endswith(",") and starts_upper and att.cue_token is not None and att.cue_token.idx < q.start:
+        return "direct"
+    if starts_upper and len(words(inner)) >= 8 and re.search(r"[.!?]\W*$", inner.strip()):
+        return "direct"
+    return "partial"
+
+
+def _continues(ctx: _Ctx, prev: Quote, q: QuoteSpan) -> bool:
+    """A quote with no cue of its own that follows an attributed quote in the same or next paragraph."""
+    p_prev, p_cur = ctx.paragraph_of(prev.span[0]), ctx.paragraph_of(q.start)
+    if p_cur == p_prev:
+        between = ctx.article.text[prev.span[1]:q.start]
+        return len(between) < 250 and _find_cue(ctx, prev.span[1], q.start, "first") is not None or len(between) < 6
+    return p_cur == p_prev + 1 and q.start - ctx.paragraphs[p_cur][0] <= 1 and any(
+        f.kind == "spans_paragraphs" for f in prev.flags)
+
+
+def indirect_quotes(ctx: _Ctx) -> list[Quote]:
+    """'X said (that) ...' without quote marks, where the parse gives a clear subject and clause."""
+    out = []
+    doc, text = ctx.doc, ctx.article.text
+    for verb in doc:
+        if verb.lemma_.lower() not in _cues()["indirect"] or verb.pos_ not in ("VERB", "AUX"):
+            continue
+        if ctx.inside_quote(verb.idx) or any(c.dep_ == "neg" for c in verb.children):
+            continue
+        comps = [c for c in verb.children if c.dep_ == "ccomp"]
+        if not comps:
+            continue
+        comp = comps[0]
+        toks = list(comp.subtree)
+        if len(toks) < 4:
+            continue
+        start, end = toks[0].idx, toks[-1].idx + len(toks[-1].text)
+        if any(q.start < end and q.end > start for q in ctx.quotes if q.end - q.start > 0.5 * (end - start)):
+            continue  # the clause is (mostly) a direct quote, already attributed
+        sent = _sentence_index(doc, verb.idx)
+        if _sentence_index(doc, toks[0].idx) != sent or _sentence_index(doc, toks[-1].idx) != sent:
+            continue
+        subj = _subject_of(verb)
+        if subj is None or subj.lower_ in ("it", "this", "that", "there"):
+            continue
+        speaker = _speaker_from_token(ctx, subj)
+        if speaker is None or not _credible_speaker(ctx, subj, speaker):
+            continue
+        while toks and (toks[-1].is_punct or toks[-1].is_space):
+            toks.pop()
+        if not toks:
+            continue
+        end = toks[-1].idx + len(toks[-1].text)
+        content = text[start:end]
+        if "\n" in content:
+            continue
+        qid = content_id("q", ctx.article.id, str(start), str(end))
+        out.append(Quote(qid, ctx.article.id, (start, end), content, "indirect", verb.text, speaker, [], []))
+    return out
+
+
+def _person_subjects(ctx: _Ctx) -> list[tuple[int, Speaker]]:
+    """People who are subjects of a verb, in text order (antecedents for "he said")."""
+    out = []
+    for tok in ctx.doc:
+        if tok.dep_ not in _SUBJ or tok.pos_ == "PRON" or ctx.inside_quote(tok.idx):
+            continue
+        m = ctx.mention_at(tok.idx, tok.idx + len(tok.text))
+        if m is None:
+            for c in tok.children:
+                if c.dep_ == "appos":
+                    m = ctx.mention_at(c.idx, c.idx + len(c.text)) or m
+        if m is not None and m[3] == "PERSON":
+            out.append((tok.idx, Speaker(ctx.names.get(m[2], ""), m[2], (m[0], m[1]))))
+        elif m is None and tok.lemma_.lower() in person_nouns() and tok.head.lemma_.lower() in _cues()["speech"] \
+                and tok.tag_ in ("NN", "NNP") and not any(c.dep_ == "conj" for c in tok.children):
+            speaker = _speaker_from_token(ctx, tok)
+            if speaker is not None:
+                out.append((tok.idx, speaker))
+    return out
+
+
+def _infer_genders(ctx: _Ctx) -> dict[str, str]:
+    """Gender of people from pronouns that follow them in a sentence naming only them."""
+    votes: dict[str, list[str]] = defaultdict(list)
+    by_sent: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for m in ctx.mentions:
+        if m[3] == "PERSON":
+            by_sent[_sentence_index(ctx.doc, m[0])].append((m[0], m[2]))
+    sents = _sentences(ctx.doc)
+    for n, found in by_sent.items():
+        if len({eid for _, eid in found}) != 1:
+            continue
+        first, eid = min(found)
+        s_start, s_end = sents[n]
+        span = ctx.doc.char_span(s_start, s_end, alignment_mode="expand")
+        for t in span if span is not None else ():
+            if t.idx > first and t.lower_ in _pronouns() and not ctx.inside_quote(t.idx):
+                kinds = _pronouns().get(t.lower_, [])
+                if kinds and kinds[0] in ("person_male", "person_female"):
+                    votes[eid].append(kinds[0][7:])
+    out = {}
+    for eid, vs in votes.items():
+        top = max(set(vs), key=vs.count)
+        if vs.count(top) > len(vs) / 2:
+            out[eid] = top
+    return out
+
+
+def _credible_speaker(ctx: _Ctx, subj, speaker: Speaker) -> bool:
+    """Someone who can speak: a person/organisation, a pronoun, or a description headed by a speaker noun."""
+    if speaker.entity_id:
+        return True
+    if subj.pos_ == "PRON" or subj.lower_ in _pronouns():
+        return subj.lower_ not in ("it",)
+    nouns = load_data("speaker_nouns.json")
+    lemma = subj.lemma_.lower()
+    return lemma in person_nouns() or lemma in nouns["group"] or lemma in nouns["document"] or subj.pos_ == "PROPN"
+
+
+# -- integrity across outlets ---------------------------------------------------
+@dataclass
+class _QInfo:
+    quote: Quote
+    words: list[str]
+    fragments: list[list[str]]
+    content: set[str]
+
+
+def _info(q: Quote) -> _QInfo:
+    ws = words(q.text)
+    frags = [words(f) for f in _ELLIPSIS.split(q.text)]
+    frags = [f for f in frags if f]
+    return _QInfo(q, ws, frags, {w for w in ws if w not in _stopwords()})
+
+
+def _contains_in_order(frags: list[list[str]], seq: list[str]) -> bool:
+    pos = 0
+    for f in frags:
+        found = _find_sub(seq, f, pos)
+        if found < 0:
+            return False
+        pos = found + len(f)
+    return True
+
+
+def _find_sub(seq: list[str], sub: list[str], start: int) -> int:
+    n = len(sub)
+    for i in range(start, len(seq) - n + 1):
+        if seq[i:i + n] == sub:
+            return i
+    return -1
+
+
+def word_diff(old: list[str], new: list[str]) -> str:
+    """Word-level difference from ``old`` to ``new``: '[-removed-]' and '{+added+}'."""
+    out = []
+    for op, a1, a2, b1, b2 in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
+        if op == "equal":
+            seg = old[a1:a2]
+            out.append(" ".join(seg) if len(seg) <= 6 else " ".join(seg[:3] + ["..."] + seg[-3:]))
+        else:
+            if a2 > a1:
+                out.append("[-" + " ".join(old[a1:a2]) + "-]")
+            if b2 > b1:
+                out.append("{+" + " ".join(new[b1:b2]) + "+}")
+    return " ".join(out)
+
+
+def _same_speaker(a: Quote, b: Quote) -> bool | None:
+    """True/False when both speakers are known, None when one is not."""
+    sa, sb = a.speaker, b.speaker
+    if not sa or not sb:
+        return None
+    if sa.entity_id and sb.entity_id:
+        return sa.entity_id == sb.entity_id
+    if sa.entity_id or sb.entity_id:
+        return None  # a name against a description: cannot tell
+    ka, kb = set(words(sa.text)) - _stopwords(), set(words(sb.text)) - _stopwords()
+    if not ka or not kb:
+        return None
+    return bool(ka & kb) or None
+
+
+def compare(a: _QInfo, b: _QInfo) -> QuoteMatch | None:
+    """How quote ``a`` relates to quote ``b`` of another article (None if unrelated)."""
+    if not a.words or not b.words:
+        return None
+    same = _same_speaker(a.quote, b.quote)
+    diff = None
+    if a.words == b.words:
+        relation = "identical"
+    elif min(len(a.words), len(b.words)) >= 3 and (_contains_in_order(a.fragments, b.words)
+                                                    or _contains_in_order(b.fragments, a.words)):
+        relation = "truncated"
+        diff = word_diff(b.words, a.words)
+    else:
+        ratio, shared = _similarity(a, b)
+        long_enough = min(len(a.words), len(b.words)) >= 4
+        if long_enough and (same and (ratio >= 0.4 or ratio >= 0.25 and shared >= 3) or ratio >= 0.6 and shared >= 2):
+            relation = "altered"
+            diff = word_diff(b.words, a.words)
+        else:
+            return None
+    if same is False:
+        relation, diff = "speaker_mismatch", f"{b.quote.speaker.text} vs {a.quote.speaker.text}" + (
+            f"; {diff}" if diff else "")
+    return QuoteMatch(b.quote.id, relation, diff)
+
+
+def _similarity(a: _QInfo, b: _QInfo) -> tuple[float, int]:
+    ratio = difflib.SequenceMatcher(a=a.words, b=b.words, autojunk=False).ratio()
+    return ratio, len(a.content & b.content)
+
+
+@dataclass
+class _Narration:
+    article_id: str
+    span: tuple[int, int]
+    text: str
+    words: list[str]
+    content: set[str]
+
+
+def narration_sentences(article, doc, quotes: list[Quote]) -> list[_Narration]:
+    """The reporter's own sentences (quoted parts and attributed clauses removed)."""
+    out = []
+    covered = [(q.span[0], q.span[1]) for q in quotes if q.kind != "indirect"]
+    for s, e in _sentences(doc):
+        if any(a <= s and e <= b for a, b in covered):
+            continue
+        pieces, pos = [], s
+        for a, b in sorted(covered):
+            if b <= s or a >= e:
+                continue
+            pieces.append(article.text[pos:max(pos, a - 1)])
+            pos = min(e, b + 1)
+        pieces.append(article.text[pos:e])
+        text = " ".join(p.strip() for p in pieces if p.strip())
+        ws = words(text)
+        if len(ws) >= 4:
+            out.append(_Narration(article.id, (s, e), text, ws, {w for w in ws if w not in _stopwords()}))
+    return out
+
+
+def _narration_match(a: _QInfo, n: _Narration) -> float | None:
+    if len(a.words) < 5:
+        return None
+    shared = len(a.content & n.content)
+    if shared < 2:
+        return None
+    sm = difflib.SequenceMatcher(a=a.words, b=n.words, autojunk=False)
+    matched = sum(block.size for block in sm.get_matching_blocks())
+    containment = matched / len(a.words)
+    ratio = sm.ratio()
+    if ratio >= 0.5 or containment >= 0.7:
+        return max(ratio, containment)
+    return None
+
+
+def link_quotes(quotes: list[Quote], groups: list[list[str]], narration: dict[str, list[_Narration]],
+                pairs: list[tuple[str, str]] = ()) -> None:
+    """Add QuoteMatch relations between quotes of articles that cover one story (in place)."""
+    infos = [_info(q) for q in quotes if q.kind in ("direct", "partial")]
+    related: dict[str, set[str]] = defaultdict(set)
+    for g in groups:
+        for a in g:
+            related[a] |= set(g) - {a}
+    for a, b in pairs:
+        related[a].add(b)
+        related[b].add(a)
+    quote_index = _index((i, info.content) for i, info in enumerate(infos))
+    flat_narr = [n for aid in narration for n in narration[aid]]
+    narr_index = _index((i, n.content) for i, n in enumerate(flat_narr))
+    for info in infos:
+        others = related.get(info.quote.article_id, set())
+        if not others:
+            continue
+        best_by_article: dict[str, tuple[float, QuoteMatch]] = {}
+        for j in _candidates(quote_index, info.content, minimum=1 if len(info.content) <= 2 else 2):
+            other = infos[j]
+            if other.quote.article_id not in others:
+                continue
+            match = compare(info, other)
+            if match:
+                score = _similarity(info, other)[0] + (1 if match.relation == "identical" else 0)
+                prev = best_by_article.get(other.quote.article_id)
+                if prev is None or score > prev[0]:
+                    best_by_article[other.quote.article_id] = (score, match)
+        for aid in sorted(best_by_article):
+            info.quote.matches.append(best_by_article[aid][1])
+        best = max((v[0] for v in best_by_article.values()), default=0.0)
+        if len(info.words) < 5:
+            continue
+        # Narration that reproduces a quote shares most of its content words.
+        cands = [flat_narr[j] for j in _candidates(narr_index, info.content, minimum=max(2, len(info.content) // 3))]
+        _check_narration(info, [n for n in cands if n.article_id in others], best)
+
+
+def _index(items) -> dict[str, list[int]]:
+    index: dict[str, list[int]] = defaultdict(list)
+    for i, content in items:
+        for w in content:
+            index[w].append(i)
+    return index
+
+
+def _candidates(index: dict[str, list[int]], content: set[str], minimum: int) -> list[int]:
+    counts: dict[int, int] = defaultdict(int)
+    for w in content:
+        for i in index.get(w, ()):
+            counts[i] += 1
+    return sorted(i for i, n in counts.items() if n >= minimum)
+
+
+def _check_narration(info: _QInfo, cands: list[_Narration], best_quote_score: float) -> None:
+    """Flag quoted words that another article prints as its own narration."""
+    if best_quote_score >= 1 or info.quote.kind not in ("direct", "partial"):
+        return
+    best = None
+    for n in cands:
+        score = _narration_match(info, n)
+        if score is not None and score > best_quote_score and (best is None or score > best[0]):
+            best = (score, n)
+    if best:
+        n = best[1]
+        diff = word_diff(n.words, info.words)
+        info.quote.matches.append(QuoteMatch(n.article_id, "misattributed_narration",
+                                             f"narration {n.article_id} [{n.span[0]}, {n.span[1]}]: {diff}",
+                                             article_id=n.article_id, span=tuple(n.span)))
+        info.quote.flags.append(Flag("misattributed_narration",
+                                     f"article {n.article_id} prints these words as narration at "
+                                     f"[{n.span[0]}, {n.span[1]}]: {n.text!r}"))
+
+
+# -- stage ---------------------------------------------------------------------
+def _optional(analysis, kind: str) -> list:
+    """Records of ``kind`` from this run, else stored ones, else [] (the stage may not exist)."""
+    if kind in analysis.results:
+        return analysis.results[kind]
+    if kind not in known_kinds():
+        return []
+    try:
+        return analysis.get(kind)
+    except Exception:
+        return []
+
+
+def story_groups(analysis) -> list[list[str]]:
+    """Article ids per story; all articles form one story when there are no stories."""
+    ids = [a.id for a in analysis.articles]
+    stories = _optional(analysis, "stories")
+    if not stories:
+        return [ids]
+    known = set(ids)
+    groups = [[i for i in s.article_ids if i in known] for s in stories]
+    covered = {i for g in groups for i in g}
+    return [g for g in groups if g] + [[i] for i in ids if i not in covered]
+
+
+def extract(analysis) -> list[Quote]:
+    """Quotes of every article, linked across the articles of each story."""
+    docs = nlpmod.docs_for(analysis)
+    entities = analysis.get("entities")
+    quotes: list[Quote] = []
+    narration: dict[str, list[_Narration]] = {}
+    for article in analysis.articles:
+        doc = docs[article.id]
+        try:
+            qs = article_quotes(article, doc, entities)
+            narration[article.id] = narration_sentences(article, doc, qs)
+        except Exception as exc:  # a bad article must not stop the batch
+            analysis.cache.setdefault("quote_errors", {})[article.id] = repr(exc)
+            qs = []
+        if nlpmod.was_capped(article):
+            for q in qs:
+                q.flags.append(Flag("article_capped", f"only the first {nlpmod.MAX_CHARS} chars were analysed"))
+        quotes += qs
+    pairs = [(r.source_id, r.derived_id) for r in _optional(analysis, "reuse")]
+    link_quotes(quotes, story_groups(analysis), narration, pairs)
+    return quotes
+
+
+@stage("quotes", needs=("entities",), adds={"quotes": Quote})
+def quotes_stage(analysis) -> dict[str, list[Quote]]:
+    """Stage: direct, partial and indirect quotes with speakers and cross-outlet integrity."""
+    return {"quotes": extract(analysis)}
+
+
+def list_quotes(store, speaker: str | None = None, story_id: str | None = None) -> list[Quote]:
+    """Stored quotes (computed first if none are stored), filtered by speaker name and story."""
+    from .entities import story_article_ids
+
+    quotes = store.get_records("quotes", Quote)
+    if not quotes and store.article_count():
+        from . import pipeline
+
+        quotes = pipeline.run(store, ["entities", "quotes"]).results["quotes"]
+    if story_id is not None:
+        ids = set(story_article_ids(store, story_id))
+        quotes = [q for q in quotes if q.article_id in ids]
+    if speaker:
+        want = speaker.casefold()
+        quotes = [q for q in quotes if q.speaker and (want in q.speaker.text.casefold()
+                                                      or (q.speaker.entity_id or "") == speaker)]
+    return quotes

@@ -1,0 +1,309 @@
+"""Story clustering: group articles by the real-world event they cover, as they arrive.
+
+Single-pass clustering in arrival order (the topic-detection-and-tracking
+recipe): each article becomes a sparse TF-IDF vector in which named-entity-like
+words (capitalised mid-sentence), multiword names and numbers weigh more than
+common words, because what separates *this* earthquake from *that* earthquake is
+who, where and when, not the word "earthquake". The article joins the story
+whose centroid it is most similar to, if that similarity clears a threshold, or
+starts a new story.
+
+Candidates come from an inverted index (term -> stories whose centroid holds
+it), read only for the article's strongest terms and only for the most recently
+updated stories of each term, so adding one article costs about the same with
+1,000 or 100,000 stories in the store. Nothing compares all pairs.
+
+State (document frequencies, centroids, assignments) persists in the store under
+``stories.v1`` so story ids stay stable as the stream grows: an article keeps its
+story; new ones join or start one. :func:`recluster` starts over.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import islice
+from typing import Iterable, Optional
+
+from .pipeline import Analysis, stage
+from .records import Article, Story, content_id
+from .text import load_data, normalise
+
+STATE_NAME = "stories.v1"
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """Tunable knobs (defaults chosen on ECB+ odd-numbered topics; see benchmarks/stories.py)."""
+
+    threshold: float = 0.12  # min cosine to a story centroid to join it
+    entity_boost: float = 3.0  # weight multiplier of named-entity-like terms
+    phrase_boost: float = 3.0  # weight of multiword names ("tara reid")
+    title_weight: float = 2.0  # the title counts this many times
+    idf_prior: int = 50  # pseudo-documents so early idf is not flat
+    article_terms: int = 60  # terms kept per article vector
+    centroid_terms: int = 120  # terms kept per story centroid
+    query_terms: int = 20  # strongest article terms used to look up candidates
+    posting_cap: int = 200  # most recent stories read per term
+    max_chars: int = 20_000  # cap on text read per article (extremely long input)
+
+
+_TOKEN = re.compile(r"[A-Za-z\u00c0-\u024f][\w\u00c0-\u024f'\u2019-]*|\d[\d.,:]*\d|\d")
+_SENT_BREAK = re.compile(r"[.!?:;\"\u201c\u201d()\[\]\n\u2014-]")
+
+
+@lru_cache(maxsize=1)
+def _vocab() -> tuple[frozenset[str], frozenset[str]]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    data = load_data("story_terms.json")
+    stop = frozenset(ENGLISH_STOP_WORDS) | frozenset(data["news_stopwords"])
+    return stop, frozenset(data["not_entities"])
+
+
+def article_terms(text: str, title: Optional[str], cfg: ClusterConfig) -> Counter:
+    """Weighted term counts of one article (entities and numbers boosted)."""
+    counts: Counter = Counter()
+    body = text[: cfg.max_chars]
+    if title:
+        for _ in range(int(cfg.title_weight)):
+            _count_terms(title, counts, cfg)
+    _count_terms(body, counts, cfg)
+    return counts
+
+
+def _count_terms(text: str, counts: Counter, cfg: ClusterConfig) -> None:
+    stop, not_entities = _vocab()
+    prev_end, phrase = 0, []
+    for m in _TOKEN.finditer(text):
+        tok = m.group()
+        gap = text[prev_end:m.start()]
+        prev_end = m.end()
+        initial = m.start() == 0 or bool(_SENT_BREAK.search(gap))
+        low = tok.casefold().strip("'\u2019-")
+        if tok[0].isdigit():
+            _flush(phrase, counts, cfg)
+            phrase = []
+            if len(tok) >= 2:  # years, tolls, magnitudes tell events apart
+                counts["#" + tok.replace(",", "")] += cfg.entity_boost
+            continue
+        capital = tok[0].isupper() and low not in not_entities and low not in stop
+        if capital and not initial:
+            phrase.append(low)
+        else:
+            _flush(phrase, counts, cfg)
+            phrase = [low] if capital else []
+        if low in stop or len(low) < 3:
+            continue
+        counts[low] += cfg.entity_boost if capital and not initial else 1.0
+    _flush(phrase, counts, cfg)
+
+
+def _flush(phrase: list[str], counts: Counter, cfg: ClusterConfig) -> None:
+    if len(phrase) >= 2:
+        counts["_".join(phrase[:4])] += cfg.phrase_boost
+
+
+@dataclass
+class _Story:
+    id: str
+    centroid: dict[str, float] = field(default_factory=dict)  # summed unit vectors, truncated
+    members: list[str] = field(default_factory=list)
+    first_seen: Optional[str] = None
+    last_seen: Optional[str] = None
+    label: str = ""
+    label_score: float = -1.0
+
+
+class StoryIndex:
+    """Incremental story clustering with an inverted index over centroid terms."""
+
+    def __init__(self, cfg: Optional[ClusterConfig] = None):
+        self.cfg = cfg or ClusterConfig()
+        self.n_docs = 0
+        self.df: Counter = Counter()
+        self.stories: dict[str, _Story] = {}
+        self.assigned: dict[str, str] = {}  # article id -> story id
+        self.by_text: dict[str, str] = {}  # text digest -> story id (exact copies)
+        self.postings: dict[str, dict[str, float]] = {}  # term -> {story id: unit weight}
+
+    # -- adding ---------------------------------------------------------
+    def add(self, article: Article) -> str:
+        """Assign ``article`` to a story (existing or new) and return its id."""
+        if article.id in self.assigned:
+            return self.assigned[article.id]
+        text = article.text or ""
+        digest = hashlib.sha1(normalise(text[: self.cfg.max_chars]).encode()).hexdigest()
+        # An exact copy joins its original's story without touching the statistics,
+        # so hundreds of copies cannot skew document frequencies or centroids.
+        story_id = self.by_text.get(digest) if text.strip() else None
+        if story_id is not None:
+            self._attach(self.stories[story_id], article, None, 0.0)
+            return story_id
+        counts = article_terms(text, article.title if article.title != text else None, self.cfg)
+        self.n_docs += 1
+        self.df.update(counts.keys())
+        vec = self._vector(counts)
+        best, score = self._best(vec)
+        if best is None or score < self.cfg.threshold:
+            best = _Story(id=content_id("s", article.id))
+            self.stories[best.id] = best
+        self._attach(best, article, vec, score)
+        if text.strip():
+            self.by_text.setdefault(digest, best.id)
+        return best.id
+
+    def _vector(self, counts: Counter) -> dict[str, float]:
+        n = self.n_docs + self.cfg.idf_prior
+        weights = {t: (1.0 + math.log(c)) * math.log((n + 1) / (self.df[t] + 1))
+                   for t, c in counts.items() if c > 0}
+        top = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[: self.cfg.article_terms]
+        norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
+        return {t: w / norm for t, w in top if w > 0}
+
+    def _best(self, vec: dict[str, float]) -> tuple[Optional[_Story], float]:
+        scores: dict[str, float] = {}
+        query = sorted(vec.items(), key=lambda kv: (-kv[1], kv[0]))[: self.cfg.query_terms]
+        for term, _ in query:
+            posting = self.postings.get(term)
+            if not posting:
+                continue
+            for sid, _w in islice(reversed(posting.items()), self.cfg.posting_cap):
+                scores.setdefault(sid, 0.0)
+        best, best_score = None, 0.0
+        # Exact cosine against each candidate's (truncated) centroid.
+        for sid in sorted(scores):
+            story = self.stories[sid]
+            cnorm = math.sqrt(sum(w * w for w in story.centroid.values())) or 1.0
+            s = sum(w * story.centroid.get(t, 0.0) for t, w in vec.items()) / cnorm
+            if s > best_score:
+                best, best_score = story, s
+        return best, best_score
+
+    def _attach(self, story: _Story, article: Article, vec: Optional[dict[str, float]], score: float) -> None:
+        story.members.append(article.id)
+        self.assigned[article.id] = story.id
+        if article.published:
+            day = article.published
+            story.first_seen = min(story.first_seen or day, day)
+            story.last_seen = max(story.last_seen or day, day)
+        if vec is None:
+            return
+        for t, w in vec.items():
+            story.centroid[t] = story.centroid.get(t, 0.0) + w
+        self._reindex(story)
+        # The label is the title (or opening) of the member closest to the centroid.
+        closeness = 1.0 if len(story.members) == 1 else score
+        if closeness > story.label_score or not story.label:
+            story.label, story.label_score = make_label(article), closeness
+
+    def _reindex(self, story: _Story) -> None:
+        for t in story.centroid:
+            self.postings.get(t, {}).pop(story.id, None)
+        top = sorted(story.centroid.items(), key=lambda kv: (-kv[1], kv[0]))[: self.cfg.centroid_terms]
+        story.centroid = dict(top)
+        for t, w in top:
+            self.postings.setdefault(t, {})[story.id] = w  # re-inserted last: most recent
+
+    # -- reading --------------------------------------------------------
+    def records(self, alive: Optional[set[str]] = None) -> list[Story]:
+        """Stories as records, in order of creation (only ``alive`` article ids)."""
+        out = []
+        for s in self.stories.values():
+            members = [a for a in s.members if alive is None or a in alive]
+            if members:
+                out.append(Story(id=s.id, label=s.label or "(untitled)", article_ids=members,
+                                 first_seen=s.first_seen, last_seen=s.last_seen))
+        return out
+
+    # -- persistence ----------------------------------------------------
+    def dumps(self) -> bytes:
+        """Serialise the state (compressed JSON, no pickle: stores may be shared)."""
+        data = {
+            "version": 1, "n_docs": self.n_docs, "df": self.df,
+            "stories": [[s.id, s.centroid, s.members, s.first_seen, s.last_seen, s.label, s.label_score]
+                        for s in self.stories.values()],
+            "by_text": self.by_text,
+        }
+        return zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 3)
+
+    @classmethod
+    def loads(cls, blob: bytes, cfg: Optional[ClusterConfig] = None) -> "StoryIndex":
+        data = json.loads(zlib.decompress(blob))
+        index = cls(cfg)
+        index.n_docs = data["n_docs"]
+        index.df = Counter(data["df"])
+        index.by_text = data["by_text"]
+        for sid, centroid, members, first, last, label, label_score in data["stories"]:
+            story = _Story(sid, centroid, members, first, last, label, label_score)
+            index.stories[sid] = story
+            for a in members:
+                index.assigned[a] = sid
+            for t, w in centroid.items():
+                index.postings.setdefault(t, {})[sid] = w
+        return index
+
+
+def make_label(article: Article, limit: int = 90) -> str:
+    """A short readable label: the title, else the opening sentence, shortened."""
+    text = (article.title or "").strip()
+    if not text:
+        from .text import sentence_spans
+        spans = sentence_spans(article.text or "")
+        text = article.text[spans[0][0]:spans[0][1]] if spans else ""
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[:limit].rsplit(" ", 1)[0] + "\u2026"
+    return text
+
+
+def cluster_articles(articles: Iterable[Article], index: Optional[StoryIndex] = None,
+                     cfg: Optional[ClusterConfig] = None) -> StoryIndex:
+    """Stream ``articles`` (arrival order) into ``index`` (new if None) and return it."""
+    index = index or StoryIndex(cfg)
+    for article in articles:
+        index.add(article)
+    return index
+
+
+def load_index(store, cfg: Optional[ClusterConfig] = None) -> StoryIndex:
+    """The persisted index of ``store``, or a fresh one."""
+    blob = store.get_state(STATE_NAME)
+    return StoryIndex.loads(blob, cfg) if blob else StoryIndex(cfg)
+
+
+def update_stories(store, articles: Optional[list[Article]] = None,
+                   cfg: Optional[ClusterConfig] = None) -> list[Story]:
+    """Add the store's unassigned articles to the persisted index; return all stories."""
+    articles = store.articles() if articles is None else articles
+    index = load_index(store, cfg)
+    fresh = [a for a in articles if a.id not in index.assigned]
+    cluster_articles(fresh, index)
+    if fresh:
+        with store.transaction():
+            store.put_state(STATE_NAME, index.dumps())
+    return index.records(alive={a.id for a in articles})
+
+
+def refresh_stories(store, cfg: Optional[ClusterConfig] = None) -> list[Story]:
+    """Assign new articles, save the stories as records, and return them."""
+    stories = update_stories(store, cfg=cfg)
+    store.replace_records("stories", stories)
+    return stories
+
+
+def recluster(store, cfg: Optional[ClusterConfig] = None) -> list[Story]:
+    """Forget the stored stories and cluster every article again, in arrival order."""
+    with store.transaction():
+        store.put_state(STATE_NAME, b"")  # an empty state means "start over"
+    return refresh_stories(store, cfg)
+
+
+@stage("stories", needs=("articles",), adds={"stories": Story})
+def stories_stage(analysis: Analysis) -> dict[str, list[Story]]:
+    """Pipeline stage: incremental story assignment for every stored article."""
+    return {"stories": update_stories(analysis.store, analysis.articles)}

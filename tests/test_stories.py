@@ -1,0 +1,186 @@
+"""Story clustering: same event together, same kind of event apart, stable ids, bad input."""
+from __future__ import annotations
+
+import pytest
+
+from storydesk import pipeline
+from storydesk.records import Article, Source, Story
+from storydesk.stories import StoryIndex, cluster_articles, recluster, refresh_stories, update_stories
+
+# Two invented earthquakes (same kind of event, different events) and one invented election.
+QUAKE_A = [
+    ("Quake shakes Velmora", "A magnitude 6.1 earthquake struck the mountain town of Velmora in Castavia on Tuesday, "
+     "toppling the clock tower of the Ostrin Basilica. Mayor Ilka Threnody said 14 people were hurt in Velmora."),
+    ("Velmora counts damage after tremor", "Rescue crews in Velmora searched the rubble near the Ostrin Basilica on "
+     "Wednesday. Mayor Ilka Threnody said the 6.1 tremor damaged 300 homes across Velmora and the Castavia highlands."),
+    ("Castavia sends aid to Velmora", "The Castavia government flew tents and water to Velmora after the magnitude 6.1 "
+     "quake. Ilka Threnody, the town's mayor, thanked volunteers who cleared the square beside the Ostrin Basilica."),
+]
+QUAKE_B = [
+    ("Earthquake hits Port Sarrow", "A magnitude 5.4 earthquake hit the harbour city of Port Sarrow in Lunedia on "
+     "Friday, cracking the Hallam Bridge. Governor Pell Oduya said ferries to Port Sarrow were halted."),
+    ("Port Sarrow bridge closed after quake", "Engineers closed the Hallam Bridge in Port Sarrow after Friday's 5.4 "
+     "tremor. Governor Pell Oduya said Lunedia would inspect every pier in the Port Sarrow harbour."),
+    ("Lunedia inspects Hallam Bridge", "Inspectors in Lunedia began checking the Hallam Bridge on Saturday. "
+     "Pell Oduya, "
+     "governor of the region, said Port Sarrow ferries could restart once the harbour piers were declared safe."),
+]
+ELECTION = [
+    ("Brennick wins Tollvar vote", "Opposition leader Dara Brennick won the Tollvar presidential election on Sunday "
+     "with 54 percent, the Tollvar electoral commission said. Brennick promised to reform the Qelm pension fund."),
+    ("Tollvar president-elect Brennick names cabinet", "Dara Brennick, who won Sunday's vote in Tollvar, named "
+     "economist Soren Vakk as finance minister and repeated her promise to reform the Qelm pension fund."),
+]
+
+
+def make(title: str, text: str, outlet: str = "Test Wire", published: str | None = None,
+         language: str = "en") -> Article:
+    return Article(id=Article.make_id(title + text, outlet), source=Source(format="txt"), text=text, title=title,
+                   outlet=outlet, published=published, language=language)
+
+
+def interleaved() -> list[Article]:
+    rows = []
+    for n in range(3):
+        rows.append(make(*QUAKE_A[n], published=f"2025-03-0{n + 1}"))
+        rows.append(make(*QUAKE_B[n], published=f"2025-04-0{n + 1}"))
+        if n < len(ELECTION):
+            rows.append(make(*ELECTION[n]))
+    return rows
+
+
+def groups_of(index: StoryIndex, articles: list[Article]) -> dict[str, str]:
+    return {a.title: index.assigned[a.id] for a in articles}
+
+
+def test_same_event_together_same_kind_apart():
+    arts = interleaved()
+    index = cluster_articles(arts)
+    got = groups_of(index, arts)
+    for event in (QUAKE_A, QUAKE_B, ELECTION):
+        assert len({got[t] for t, _ in event}) == 1, f"{event[0][0]} split"
+    assert len({got[QUAKE_A[0][0]], got[QUAKE_B[0][0]], got[ELECTION[0][0]]}) == 3
+
+
+def test_story_record_has_label_and_dates():
+    arts = interleaved()
+    stories = cluster_articles(arts).records()
+    quake_a = next(s for s in stories if arts[0].id in s.article_ids)
+    assert quake_a.label
+    assert (quake_a.first_seen, quake_a.last_seen) == ("2025-03-01", "2025-03-03")
+    assert quake_a.id.startswith("s")
+
+
+def test_ids_stable_as_the_stream_grows(store):
+    arts = interleaved()
+    for a in arts[:4]:
+        store.add_article(a)
+    first = {s.id: set(s.article_ids) for s in update_stories(store)}
+    for a in arts[4:]:
+        store.add_article(a)
+    second = {s.id: set(s.article_ids) for s in update_stories(store)}
+    for sid, members in first.items():
+        assert sid in second and members <= second[sid]
+    again = {s.id: set(s.article_ids) for s in update_stories(store)}
+    assert again == second
+
+
+def test_recluster_equals_a_fresh_run(store):
+    arts = interleaved()
+    for a in arts:
+        store.add_article(a)
+    before = {s.id: s.article_ids for s in refresh_stories(store)}
+    after = {s.id: s.article_ids for s in recluster(store)}
+    assert before == after
+    assert {s.id for s in store.get_records("stories", Story)} == set(after)
+
+
+def test_state_round_trip():
+    arts = interleaved()
+    index = cluster_articles(arts[:5])
+    copy = StoryIndex.loads(index.dumps())
+    cluster_articles(arts[5:], index)
+    cluster_articles(arts[5:], copy)
+    assert index.assigned == copy.assigned
+
+
+def test_stage_runs_through_the_pipeline(store):
+    for a in interleaved():
+        store.add_article(a)
+    analysis = pipeline.run(store, ["stories"])
+    stories = analysis.results["stories"]
+    assert sum(len(s.article_ids) for s in stories) == store.article_count()
+    assert store.get_records("stories", Story)
+
+
+def test_bad_input_does_not_crash_or_distort():
+    arts = interleaved()
+    clean = groups_of(cluster_articles(arts), arts)
+    copies = [make(*ELECTION[0], outlet=f"Mirror {n}") for n in range(300)]
+    odd = [
+        make("", ""),  # empty
+        make("Short", "Velmora."),  # one word
+        make("One line", "A single sentence about nothing in particular happened today."),
+        make("Long", "Velmora tremor aftershock report. " * 20_000),  # ~700k characters
+        make("Séisme", "Un séisme de magnitude 6,1 a frappé Velmora mardi, selon la mairie.", language="fr"),
+    ]
+    messy = arts[:3] + copies + odd + arts[3:]
+    index = cluster_articles(messy)
+    assert set(index.assigned) == {a.id for a in messy}
+    got = groups_of(index, arts)
+    same = {(a.title, b.title) for a in arts for b in arts if clean[a.title] == clean[b.title]}
+    assert {(a.title, b.title) for a in arts for b in arts if got[a.title] == got[b.title]} == same
+    # The copies join the original's story and leave the statistics alone.
+    assert {index.assigned[c.id] for c in copies} == {got[ELECTION[0][0]]}
+    assert index.n_docs == len(arts) + len(odd)
+
+
+def test_posting_reads_are_capped():
+    # Many stories sharing one term: a lookup reads at most posting_cap of them.
+    from storydesk.stories import ClusterConfig
+    index = StoryIndex(ClusterConfig(posting_cap=5))
+    for n in range(40):
+        index.add(make(f"Zorvath item {n}", f"Zorvath ledger entry number {n} filed by clerk Q{n}x."))
+    assert all(len(p) <= 40 for p in index.postings.values())
+    reads = []
+    original = index.stories.__class__.__getitem__
+
+    class Counting(dict):
+        def __getitem__(self, key):
+            reads.append(key)
+            return original(self, key)
+
+    index.stories = Counting(index.stories)
+    index.add(make("Zorvath item new", "Zorvath ledger entry filed by clerk Q999x."))
+    assert len(set(reads)) <= 5 * index.cfg.query_terms
+
+
+def _sample_stories(tmp_path):
+    import json
+    from pathlib import Path
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    ingest = pytest.importorskip("storydesk.ingest")
+    if not (examples / "ground_truth.json").exists():
+        pytest.skip("examples/ground_truth.json is absent")
+    from storydesk.store import SQLiteStore
+    gold = json.loads((examples / "ground_truth.json").read_text(encoding="utf-8"))
+    with SQLiteStore(str(tmp_path / "s.db")) as store:
+        ingest.ingest([str(examples / "corpus")], store)
+        titles = {a.id: a.title for a in store.articles()}
+        stories = refresh_stories(store)
+    got = {frozenset(titles[i] for i in s.article_ids) for s in stories}
+    want = {frozenset(v["keys"]) for v in gold["stories"].values()}
+    return got, want
+
+
+def test_sample_corpus_no_story_mixes_events(tmp_path):
+    """The lead's fictional sample corpus: no story mixes the two dam floods."""
+    got, want = _sample_stories(tmp_path)
+    assert all(any(g <= w for w in want) for g in got)
+
+
+@pytest.mark.xfail(reason="known miss: the Lorrin shelter feature shares only the town's name with story A "
+                          "and starts its own story", strict=False)
+def test_sample_corpus_stories_exact(tmp_path):
+    got, want = _sample_stories(tmp_path)
+    assert got == want
