@@ -40,6 +40,16 @@ def build_briefing(store: SQLiteStore, story_id: Optional[str] = None) -> Briefi
     return Briefing(generated_at=now, articles=articles, **sections)
 
 
+def update_summary(briefing: Briefing, since: str, budget_words: int = 150) -> Briefing:
+    """Replace the summary with what is new in the briefing's articles since ``since`` (ISO date)."""
+    from .summary import summarize
+
+    groups = {aid: g.origin_id for g in briefing.source_groups for aid in g.article_ids}
+    briefing.summary = summarize(briefing.articles, budget_words=budget_words,
+                                 independent_groups=groups or None, since=since)
+    return briefing
+
+
 def _stored(store: SQLiteStore, kind: str) -> list:
     return store.get_records(kind, pipeline.record_class(kind))
 

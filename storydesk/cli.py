@@ -155,15 +155,19 @@ def analyze(db, stages, force) -> None:
 @DB_OPTION
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@click.option("--since", help="Update mode: summarise only articles published after this ISO date (exclusive).")
 @click.option("--no-analyze", is_flag=True, help="Use the stored analysis as it is.")
-def brief(story_id, db, fmt, output, no_analyze) -> None:
+def brief(story_id, db, fmt, output, since, no_analyze) -> None:
     """Write the briefing for one story (or the whole store)."""
-    from .briefing import analyse, build_briefing, render
+    from .briefing import analyse, build_briefing, render, update_summary
 
     with SQLiteStore(db) as store:
         if not no_analyze:
             analyse(store)
-        text = render(build_briefing(store, story_id), fmt)
+        briefing = build_briefing(store, story_id)
+    if since:
+        briefing = update_summary(briefing, since)
+    text = render(briefing, fmt)
     if output:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         Path(output).write_text(text, encoding="utf-8")

@@ -73,3 +73,14 @@ def test_stdin(tmp_path):
     db = str(tmp_path / "c.db")
     result = run("ingest", "-", "--db", db, input="The lake ferry resumed service on Friday morning after the inquiry.")
     assert result.exit_code == 0 and "1 added" in result.output
+
+
+def test_brief_since_summarises_only_newer_articles(tmp_path):
+    db, out = str(tmp_path / "c.db"), tmp_path / "b.json"
+    run("ingest", str(FIXTURES / "feed.rss"), str(FIXTURES / "feed.atom"), "--db", db)
+    result = run("brief", "--since", "2024-05-14", "--format", "json", "-o", str(out), "--db", db)
+    assert result.exit_code == 0
+    doc = json.loads(out.read_text())
+    newer = {a["id"] for a in doc["articles"] if a["published"][:10] > "2024-05-14"}
+    cited = {c["article_id"] for s in doc["summary"] for c in s["citations"]}
+    assert doc["summary"] and cited <= newer
