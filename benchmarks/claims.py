@@ -199,10 +199,34 @@ def speed_shared() -> None:
             rows.append(_time_run("ECB+ (982 docs, subtopic stories)", _analysis(arts, stories, str(Path(tmp) / "e.db")), 1))
             one = [Story(id="all", label="all", article_ids=[a.id for a in arts])]
             rows.append(_time_run("ECB+ (982 docs, one story)", _analysis(arts, one, str(Path(tmp) / "e1.db")), 1))
+            stress_ecb(arts, stories, str(Path(tmp) / "e2.db"))
         else:
             print(f"skip: {ecb} is absent (../shared is not part of the repository)")
     if rows:
         print_table("Claims stage speed (one process)", ["corpus", "articles/s", "figures", "claims", "2+ sources"], rows)
+
+
+def stress_ecb(arts: list[Article], stories: list[Story], db: str) -> None:
+    """False-alarm stress test: every article of an ECB+ subtopic dated the same day.
+
+    ECB+ has no dates, so no figure can conflict there as it is. Giving all articles of
+    a subtopic one date makes every pair of figures "same time": the conflicts flagged
+    are an upper bound on false alarms (no gold; read them with ``--show``).
+    """
+    dated = [Article(id=a.id, source=a.source, text=a.text, title=a.title, language="en", published="2020-01-01",
+                     published_basis="metadata") for a in arts]
+    analysis = _analysis(dated, stories, db)
+    claims = claimsmod.extract_claims(analysis)
+    pairs = {frozenset((c.id, o)) for c in claims for o in c.conflicts}
+    figure_claims = len(analysis.cache[claimsmod.FIGURES_CACHE])
+    print_table("ECB+ stress: all articles of a subtopic dated one day (no gold)",
+                ["figure claims", "conflicting claim pairs", "share of figure claims in a conflict"],
+                [[figure_claims, len(pairs), sum(bool(c.conflicts) for c in claims) / max(1, figure_claims)]])
+    if "--show" in sys.argv:
+        by_id = {c.id: c for c in claims}
+        for pair in sorted(pairs, key=sorted):
+            a, b = (by_id[i] for i in sorted(pair))
+            print(f"  {next(f.detail for f in a.flags if f.kind == 'conflict')}\n    A: {a.text[:150]}\n    B: {b.text[:150]}")
 
 
 def _time_run(name: str, analysis: Analysis, reps: int) -> list:
@@ -218,6 +242,7 @@ def _time_run(name: str, analysis: Analysis, reps: int) -> list:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="sample corpus only")
+    parser.add_argument("--show", action="store_true", help="print the conflicts of the ECB+ stress test")
     args = parser.parse_args()
     score_sample()
     if not args.quick:

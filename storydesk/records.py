@@ -236,11 +236,12 @@ class Claim(Record):
     """A factual statement grouped across sources."""
 
     id: str
-    text: str
+    text: str  # the clearest citing sentence, verbatim
     citations: list[Citation] = field(default_factory=list)
     independent_support: int = 0
     conflicts: list[str] = field(default_factory=list)  # ids of conflicting claims
     flags: list[Flag] = field(default_factory=list)
+    label: Optional[str] = None  # what a figure claim counts: "at least 23 deaths in Selm District, 2025-10-23"
 
 
 @dataclass

@@ -434,7 +434,8 @@ def _diff_html(old: str, new: str) -> str:
 def _claim_line(view: View, claim) -> str:
     n = claim.independent_support or view.independent(claim.citations)
     support = f'<span class="support">{n} independent source{"" if n == 1 else "s"}</span>'
-    return f"{esc(claim.text)}{_cites(view, claim.citations)} {support} {_badges(claim.flags)}"
+    label = f'<strong class="figure">{esc(claim.label)}:</strong> ' if claim.label else ""
+    return f"{label}{esc(claim.text)}{_cites(view, claim.citations)} {support} {_badges(claim.flags)}"
 
 
 def _disputed(view: View) -> str:

@@ -176,7 +176,8 @@ def _diff(old: str, new: str) -> str:
 
 def _claim(view: View, claim) -> str:
     n = claim.independent_support or view.independent(claim.citations)
-    return (f"{md(claim.text)}{_cites(view, claim.citations)} *({n} independent source{'' if n == 1 else 's'})*"
+    label = f"**{md(claim.label)}:** " if claim.label else ""
+    return (f"{label}{md(claim.text)}{_cites(view, claim.citations)} *({n} independent source{'' if n == 1 else 's'})*"
             f"{_flags(claim.flags)}")
 
 
