@@ -171,7 +171,8 @@ def incremental_cost(base: list[Article], probe: list[Article], sizes=(1000, 20_
         full.dumps()
         out[size] = (time.perf_counter() - t) / len(probe)
         print(f"  provenance step for {len(probe)} new articles with {size:>6,} stored: "
-              f"{out[size] * 1000:,.0f} ms per new article")
+              f"{out[size] * 1000:,.0f} ms per new article (state {len(blob) / 1e6:.1f} MB + "
+              f"stories {len(sblob) / 1e6:.1f} MB, reloaded and saved in the timing)")
     return out
 
 

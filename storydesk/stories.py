@@ -116,7 +116,6 @@ class _Story:
     first_seen: Optional[str] = None
     last_seen: Optional[str] = None
     label: str = ""
-    label_score: float = -1.0
 
 
 class StoryIndex:
@@ -142,7 +141,7 @@ class StoryIndex:
         # so hundreds of copies cannot skew document frequencies or centroids.
         story_id = self.by_text.get(digest) if text.strip() else None
         if story_id is not None:
-            self._attach(self.stories[story_id], article, None, 0.0)
+            self._attach(self.stories[story_id], article, None)
             return story_id
         counts = article_terms(text, article.title if article.title != text else None, self.cfg)
         self.n_docs += 1
@@ -152,7 +151,7 @@ class StoryIndex:
         if best is None or score < self.cfg.threshold:
             best = _Story(id=content_id("s", article.id))
             self.stories[best.id] = best
-        self._attach(best, article, vec, score)
+        self._attach(best, article, vec)
         if text.strip():
             self.by_text.setdefault(digest, best.id)
         return best.id
@@ -184,7 +183,7 @@ class StoryIndex:
                 best, best_score = story, s
         return best, best_score
 
-    def _attach(self, story: _Story, article: Article, vec: Optional[dict[str, float]], score: float) -> None:
+    def _attach(self, story: _Story, article: Article, vec: Optional[dict[str, float]]) -> None:
         story.members.append(article.id)
         self.assigned[article.id] = story.id
         if article.published:
@@ -196,10 +195,8 @@ class StoryIndex:
         for t, w in vec.items():
             story.centroid[t] = story.centroid.get(t, 0.0) + w
         self._reindex(story)
-        # The label is the title (or opening) of the member closest to the centroid.
-        closeness = 1.0 if len(story.members) == 1 else score
-        if closeness > story.label_score or not story.label:
-            story.label, story.label_score = make_label(article), closeness
+        if not story.label:  # the title (or opening) of the article that started the story
+            story.label = make_label(article)
 
     def _reindex(self, story: _Story) -> None:
         for t in story.centroid:
@@ -225,7 +222,7 @@ class StoryIndex:
         """Serialise the state (compressed JSON, no pickle: stores may be shared)."""
         data = {
             "version": 1, "n_docs": self.n_docs, "df": self.df,
-            "stories": [[s.id, s.centroid, s.members, s.first_seen, s.last_seen, s.label, s.label_score]
+            "stories": [[s.id, s.centroid, s.members, s.first_seen, s.last_seen, s.label]
                         for s in self.stories.values()],
             "by_text": self.by_text,
         }
@@ -238,8 +235,8 @@ class StoryIndex:
         index.n_docs = data["n_docs"]
         index.df = Counter(data["df"])
         index.by_text = data["by_text"]
-        for sid, centroid, members, first, last, label, label_score in data["stories"]:
-            story = _Story(sid, centroid, members, first, last, label, label_score)
+        for sid, centroid, members, first, last, label in data["stories"]:
+            story = _Story(sid, centroid, members, first, last, label)
             index.stories[sid] = story
             for a in members:
                 index.assigned[a] = sid
