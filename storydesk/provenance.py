@@ -210,7 +210,12 @@ def pair_features(a: str, b: str, cos: float, diff_cos: float) -> list[float]:
 @lru_cache(maxsize=1)
 def judge_weights() -> dict[str, Any]:
     """The trained judge (``storydesk/data/rewrite_judge.json``)."""
-    return load_data("rewrite_judge.json")
+    from .errors import PipelineError
+    weights = load_data("rewrite_judge.json")
+    if weights.get("features") != FEATURES:
+        raise PipelineError("storydesk/data/rewrite_judge.json was trained on other features; "
+                            "retrain it with `python benchmarks/rewrite.py --write`")
+    return weights
 
 
 def judge_proba(features: np.ndarray, weights: Optional[dict[str, Any]] = None) -> np.ndarray:
