@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,3 +34,12 @@ def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.3f}" if value < 100 else f"{value:.1f}"
     return str(value)
+
+
+def bcubed(gold: list, pred: list) -> tuple[float, float, float]:
+    """B-cubed precision, recall and F1 of a clustering (one label per item)."""
+    pairs = Counter(zip(gold, pred))
+    gsize, psize = Counter(gold), Counter(pred)
+    p = sum(c * c / psize[pl] for (gl, pl), c in pairs.items()) / len(gold)
+    r = sum(c * c / gsize[gl] for (gl, pl), c in pairs.items()) / len(gold)
+    return p, r, 2 * p * r / (p + r) if p + r else 0.0

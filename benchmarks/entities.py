@@ -19,14 +19,14 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import print_table, shared
+from _common import bcubed, print_table, shared
 
 TYPES = {"PER", "ORG", "LOC"}
 _NO_SPACE_BEFORE = {",", ".", ":", ";", "!", "?", "%", ")", "]", "'s", "n't", "'", "''", "'re", "'ve", "'ll", "'d"}
@@ -56,15 +56,6 @@ def load_docs(conll: Path) -> dict[str, dict]:
         d["len"] = start + len(word)
         d["sent"], d["prev"] = sent, word
     return {k: {"text": "".join(v["pieces"]), "tokens": v["tokens"]} for k, v in docs.items()}
-
-
-def bcubed(gold: list, pred: list) -> tuple[float, float, float]:
-    """B-cubed precision, recall and F1 of a clustering (one label per item)."""
-    pairs = Counter(zip(gold, pred))
-    gsize, psize = Counter(gold), Counter(pred)
-    p = sum(c * c / psize[pl] for (gl, pl), c in pairs.items()) / len(gold)
-    r = sum(c * c / gsize[gl] for (gl, pl), c in pairs.items()) / len(gold)
-    return p, r, 2 * p * r / (p + r) if p + r else 0.0
 
 
 def evaluate() -> dict | None:

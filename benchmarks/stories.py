@@ -22,7 +22,6 @@ import json
 import random
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +29,8 @@ sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared"
 DATA = SHARED / "data" / "ecbplus" / "ecbplus_docs.jsonl"
 
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _common import bcubed  # noqa: E402
 from storydesk.records import Article, Source  # noqa: E402
 from storydesk.stories import ClusterConfig, StoryIndex, cluster_articles  # noqa: E402
 
@@ -46,15 +47,6 @@ def to_article(doc: dict, suffix: str = "") -> Article:
     text = doc["text"] + suffix
     return Article(id=Article.make_id(text, doc["doc_id"]), source=Source(format="jsonl"),
                    text=text, title=doc.get("title"), language="en")
-
-
-def bcubed(gold: list, pred: list) -> tuple[float, float, float]:
-    """B-cubed precision, recall and F1 of a clustering (one label per item)."""
-    pairs = Counter(zip(gold, pred))
-    gsize, psize = Counter(gold), Counter(pred)
-    p = sum(c * c / psize[pl] for (gl, pl), c in pairs.items()) / len(gold)
-    r = sum(c * c / gsize[gl] for (gl, pl), c in pairs.items()) / len(gold)
-    return p, r, 2 * p * r / (p + r) if p + r else 0.0
 
 
 def scores(gold: list, pred: list) -> dict[str, float]:

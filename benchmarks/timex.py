@@ -207,7 +207,7 @@ def print_table(m: dict) -> None:
          f"F1 {ANCHOR['value_f1']:.1f}"),
         ("speed", f"{m['docs_per_s']:.0f} docs/s ({m['seconds']:.2f} s)", ""),
     ]
-    print(f"TBAQ-cleaned (TimeBank + AQUAINT, TempEval-3 training data: development figures)")
+    print("TBAQ-cleaned (TimeBank + AQUAINT, TempEval-3 training data: development figures)")
     print(f"{m['docs']} documents, {m['gold']} gold TIMEX3, {m['system']} tagged")
     print(f"{'metric':32} {'storydesk.timex':28} {ANCHOR['system']}")
     for name, ours, anchor in rows:

@@ -587,7 +587,6 @@ def find_provenance(articles: list[Article], stories: list[Story], state: Option
         _embed_story(reps, by_id, state, sents, cache)
         for i, b_id in enumerate(reps):
             for a_id in _partners(reps, i, cfg.max_partners):
-                key = "|".join(sorted((a_id, b_id)))
                 evidence = _aligned(by_id[a_id], by_id[b_id], state, sents, cache)
                 if evidence:
                     reuse.append(_aligned_record(by_id[a_id], by_id[b_id], evidence))
