@@ -556,8 +556,11 @@ class ProvenanceState:
 
     @classmethod
     def load(cls, store, cfg: Optional[ProvenanceConfig] = None) -> "ProvenanceState":
-        """The state persisted in ``store`` (or a fresh one)."""
-        return cls.loads(store.get_state(STATE_NAME), cfg)
+        """The state persisted in ``store``; a fresh one if absent or saved by another version."""
+        try:
+            return cls.loads(store.get_state(STATE_NAME), cfg)
+        except (ValueError, KeyError, TypeError, zlib.error):
+            return cls(cfg)
 
 
 def find_provenance(articles: list[Article], stories: list[Story], state: Optional[ProvenanceState] = None,

@@ -268,9 +268,18 @@ def cluster_articles(articles: Iterable[Article], index: Optional[StoryIndex] = 
 
 
 def load_index(store, cfg: Optional[ClusterConfig] = None) -> StoryIndex:
-    """The persisted index of ``store``, or a fresh one."""
+    """The persisted index of ``store``, or a fresh one.
+
+    An index saved by another version of this module is rebuilt from the articles
+    (in arrival order, so the same stories and ids come back) instead of failing.
+    """
     blob = store.get_state(STATE_NAME)
-    return StoryIndex.loads(blob, cfg) if blob else StoryIndex(cfg)
+    if not blob:
+        return StoryIndex(cfg)
+    try:
+        return StoryIndex.loads(blob, cfg)
+    except (ValueError, KeyError, TypeError, zlib.error):
+        return StoryIndex(cfg)
 
 
 def update_stories(store, articles: Optional[list[Article]] = None,

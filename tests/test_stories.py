@@ -1,6 +1,9 @@
 """Story clustering: same event together, same kind of event apart, stable ids, bad input."""
 from __future__ import annotations
 
+import json
+import zlib
+
 import pytest
 
 from storydesk import pipeline
@@ -184,3 +187,18 @@ def test_sample_corpus_no_story_mixes_events(tmp_path):
 def test_sample_corpus_stories_exact(tmp_path):
     got, want = _sample_stories(tmp_path)
     assert got == want
+
+
+def test_index_saved_by_another_version_is_rebuilt_not_fatal(tmp_path):
+    from storydesk.stories import STATE_NAME
+    from storydesk.store import SQLiteStore
+
+    with SQLiteStore(str(tmp_path / "v.db")) as store:
+        text = "Floodwater reached the town of Arlow on Monday after the river burst its banks."
+        store.add_article(Article(id=Article.make_id(text, "X"), source=Source(format="text"), text=text, outlet="X"))
+        first = refresh_stories(store)
+        bad = {"n_docs": 1, "df": {}, "by_text": {}, "stories": [["s", {}, [], None, None, "l", "extra"]]}
+        store.put_state(STATE_NAME, zlib.compress(json.dumps(bad).encode()))
+        again = refresh_stories(store)
+    assert [s.article_ids for s in again] == [s.article_ids for s in first]
+    assert [s.id for s in again] == [s.id for s in first]
