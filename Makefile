@@ -23,7 +23,8 @@ demo: $(VENV)/.installed
 	$(BIN)/storydesk brief --db $(DB) --format html -o out/briefing.html
 	$(BIN)/storydesk brief --db $(DB) --format md -o out/briefing.md
 	$(BIN)/storydesk brief --db $(DB) --format json -o out/briefing.json
-	@echo "open out/briefing.html (also out/briefing.md, out/briefing.json)"
+	$(BIN)/storydesk brief --db $(DB) --format html --each out/stories
+	@echo "open out/briefing.html (all stories; one per story in out/stories/; also .md and .json)"
 
 test: $(VENV)/.installed
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q

@@ -40,6 +40,24 @@ def build_briefing(store: SQLiteStore, story_id: Optional[str] = None) -> Briefi
     return Briefing(generated_at=now, articles=articles, **sections)
 
 
+def write_story_briefings(store: SQLiteStore, directory: str, fmt: str, since: Optional[str] = None) -> list[str]:
+    """Write one briefing per story (largest first) into ``directory``; return the paths."""
+    from pathlib import Path
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    stories = sorted(_stored(store, "stories"), key=lambda s: (-len(s.article_ids), s.id))
+    paths = []
+    for n, story in enumerate(stories, 1):
+        briefing = build_briefing(store, story.id)
+        if since:
+            briefing = update_summary(briefing, since)
+        path = out / f"{n:02d}-{story.id}.{fmt}"
+        path.write_text(render(briefing, fmt), encoding="utf-8")
+        paths.append(str(path))
+    return paths
+
+
 def update_summary(briefing: Briefing, since: str, budget_words: int = 150) -> Briefing:
     """Replace the summary with what is new in the briefing's articles since ``since`` (ISO date)."""
     from .summary import summarize

@@ -156,14 +156,20 @@ def analyze(db, stages, force) -> None:
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
 @click.option("--since", help="Update mode: summarise only articles published after this ISO date (exclusive).")
+@click.option("--each", "each_dir", type=click.Path(file_okay=False),
+              help="Write one briefing per story into this folder instead.")
 @click.option("--no-analyze", is_flag=True, help="Use the stored analysis as it is.")
-def brief(story_id, db, fmt, output, since, no_analyze) -> None:
+def brief(story_id, db, fmt, output, since, each_dir, no_analyze) -> None:
     """Write the briefing for one story (or the whole store)."""
-    from .briefing import analyse, build_briefing, render, update_summary
+    from .briefing import analyse, build_briefing, render, update_summary, write_story_briefings
 
     with SQLiteStore(db) as store:
         if not no_analyze:
             analyse(store)
+        if each_dir:
+            for path in write_story_briefings(store, each_dir, fmt, since):
+                click.echo(f"wrote {path}", err=True)
+            return
         briefing = build_briefing(store, story_id)
     if since:
         briefing = update_summary(briefing, since)

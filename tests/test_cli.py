@@ -84,3 +84,15 @@ def test_brief_since_summarises_only_newer_articles(tmp_path):
     newer = {a["id"] for a in doc["articles"] if a["published"][:10] > "2024-05-14"}
     cited = {c["article_id"] for s in doc["summary"] for c in s["citations"]}
     assert doc["summary"] and cited <= newer
+
+
+def test_brief_each_writes_one_file_per_story(tmp_path):
+    db = str(tmp_path / "c.db")
+    run("ingest", str(FIXTURES / "feed.rss"), str(FIXTURES / "page.html"), "--db", db)
+    result = run("brief", "--format", "json", "--each", str(tmp_path / "each"), "--db", db)
+    assert result.exit_code == 0
+    files = sorted((tmp_path / "each").glob("*.json"))
+    stories = json.loads(files[0].read_text())["stories"]
+    assert files and len(stories) == 1
+    every = {aid for f in files for aid in json.loads(f.read_text())["stories"][0]["article_ids"]}
+    assert len(every) == 3  # every article is in exactly one story's briefing
