@@ -26,6 +26,7 @@ import re
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from functools import lru_cache
 from itertools import islice
 from typing import Iterable, Optional
@@ -51,6 +52,13 @@ class ClusterConfig:
     query_terms: int = 20  # strongest article terms used to look up candidates
     posting_cap: int = 200  # most recent stories read per term
     max_chars: int = 20_000  # cap on text read per article (extremely long input)
+    # Second chance for an article below ``threshold`` (dated articles only): it joins
+    # a candidate story if it names, prominently, a proper name that is one of the
+    # story's ``name_rank`` strongest centroid terms and held by no other story, and
+    # its date lies within the story's dates +- ``name_days``.
+    name_days: int = 3
+    name_rank: int = 10
+    name_min_members: int = 2
 
 
 _TOKEN = re.compile(r"[A-Za-z\u00c0-\u024f][\w\u00c0-\u024f'\u2019-]*|\d[\d.,:]*\d|\d")
@@ -65,18 +73,23 @@ def _vocab() -> tuple[frozenset[str], frozenset[str]]:
     return stop, frozenset(data["not_entities"])
 
 
-def article_terms(text: str, title: Optional[str], cfg: ClusterConfig) -> Counter:
-    """Weighted term counts of one article (entities and numbers boosted)."""
+def article_terms(text: str, title: Optional[str], cfg: ClusterConfig,
+                  names: Optional[set] = None) -> Counter:
+    """Weighted term counts of one article (entities and numbers boosted).
+
+    If ``names`` is given, the single-word proper names (capitalised mid-sentence)
+    are added to it.
+    """
     counts: Counter = Counter()
     body = text[: cfg.max_chars]
     if title:
         for _ in range(int(cfg.title_weight)):
-            _count_terms(title, counts, cfg)
-    _count_terms(body, counts, cfg)
+            _count_terms(title, counts, cfg, names)
+    _count_terms(body, counts, cfg, names)
     return counts
 
 
-def _count_terms(text: str, counts: Counter, cfg: ClusterConfig) -> None:
+def _count_terms(text: str, counts: Counter, cfg: ClusterConfig, names: Optional[set] = None) -> None:
     stop, not_entities = _vocab()
     prev_end, phrase = 0, []
     for m in _TOKEN.finditer(text):
@@ -100,6 +113,8 @@ def _count_terms(text: str, counts: Counter, cfg: ClusterConfig) -> None:
         if low in stop or len(low) < 3:
             continue
         counts[low] += cfg.entity_boost if capital and not initial else 1.0
+        if names is not None and capital and not initial:
+            names.add(low)
     _flush(phrase, counts, cfg)
 
 
@@ -143,12 +158,15 @@ class StoryIndex:
         if story_id is not None:
             self._attach(self.stories[story_id], article, None)
             return story_id
-        counts = article_terms(text, article.title if article.title != text else None, self.cfg)
+        names: set = set()
+        counts = article_terms(text, article.title if article.title != text else None, self.cfg, names)
         self.n_docs += 1
         self.df.update(counts.keys())
         vec = self._vector(counts)
         best, score = self._best(vec)
         if best is None or score < self.cfg.threshold:
+            best = self._name_match(vec, names, article.published)
+        if best is None:
             best = _Story(id=content_id("s", article.id))
             self.stories[best.id] = best
         self._attach(best, article, vec)
@@ -182,6 +200,45 @@ class StoryIndex:
             if s > best_score:
                 best, best_score = story, s
         return best, best_score
+
+    def _name_match(self, vec: dict[str, float], names: set,
+                    published: Optional[str]) -> Optional[_Story]:
+        """Second chance for an article that cleared no story's threshold.
+
+        A short feature about a place or person at the heart of a running story may
+        share little more than that name with it. Such an article joins the story
+        when one of its strongest terms is a proper name that (a) ranks among the
+        story's strongest centroid terms, (b) no other story's centroid holds, and
+        (c) the article is dated within the story's dates +- ``name_days``. Undated
+        articles or stories never take this path.
+        """
+        day = _day(published)
+        if day is None or not names:
+            return None
+        cfg = self.cfg
+        slack = timedelta(days=cfg.name_days)
+        query = sorted(vec.items(), key=lambda kv: (-kv[1], kv[0]))[: cfg.query_terms]
+        found: dict[str, float] = {}
+        for term, w in query:
+            if term not in names:
+                continue
+            posting = self.postings.get(term)
+            if not posting or len(posting) != 1:
+                continue
+            (sid,) = posting
+            story = self.stories[sid]
+            first, last = _day(story.first_seen), _day(story.last_seen)
+            if first is None or last is None or len(story.members) < cfg.name_min_members:
+                continue
+            if not (first - slack <= day <= last + slack):
+                continue
+            top = sorted(story.centroid.items(), key=lambda kv: (-kv[1], kv[0]))[: cfg.name_rank]
+            if term in {t for t, _ in top}:
+                found[sid] = found.get(sid, 0.0) + w
+        if not found:
+            return None
+        sid = min(found, key=lambda k: (-found[k], k))
+        return self.stories[sid]
 
     def _attach(self, story: _Story, article: Article, vec: Optional[dict[str, float]]) -> None:
         story.members.append(article.id)
@@ -243,6 +300,16 @@ class StoryIndex:
             for t, w in centroid.items():
                 index.postings.setdefault(t, {})[sid] = w
         return index
+
+
+def _day(value: Optional[str]) -> Optional[date]:
+    """The calendar day of an ISO date or timestamp string, else None."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
 
 
 def make_label(article: Article, limit: int = 90) -> str:

@@ -182,11 +182,41 @@ def test_sample_corpus_no_story_mixes_events(tmp_path):
     assert all(any(g <= w for w in want) for g in got)
 
 
-@pytest.mark.xfail(reason="known miss: the Lorrin shelter feature shares only the town's name with story A "
-                          "and starts its own story", strict=False)
 def test_sample_corpus_stories_exact(tmp_path):
+    # Includes the Lorrin shelter feature, which shares little more than the town's
+    # name with story A and joins it through the dated proper-name second chance.
     got, want = _sample_stories(tmp_path)
     assert got == want
+
+
+def _name_join_index(published_feature):
+    from storydesk.records import Source
+    index = StoryIndex()
+    base = ("The Brezna Dam failed overnight and floodwater swept through the town of Quellmoor. "
+            "Rescuers in Quellmoor searched flooded streets as the Brezna reservoir emptied.")
+    for n, day in enumerate(["2025-05-10", "2025-05-11"]):
+        text = base + f" Update {n}: officials in Quellmoor counted damage to {n + 3} bridges."
+        index.add(Article(id=f"a{n}", source=Source(format="text"), text=text,
+                          title=f"Brezna Dam failure floods Quellmoor ({n})", published=day))
+    feature = ("Retired teacher Ilka Varsen bakes bread each morning for the families sleeping in "
+               "the Quellmoor school gym, she said, and neighbours bring blankets, soup, coffee and "
+               "crayons. Her grandson Tomas sorts donated coats by size while a choir rehearses "
+               "quietly in the corridor beside the kitchen.")
+    sid = index.add(Article(id="f", source=Source(format="text"), text=feature,
+                            title="A baker feeds the evacuees", published=published_feature))
+    return index, sid
+
+
+def test_dated_feature_sharing_a_storys_distinctive_name_joins_it():
+    index, sid = _name_join_index("2025-05-12")
+    assert sid == index.assigned["a0"] == index.assigned["a1"]
+
+
+@pytest.mark.parametrize("published", [None, "2025-06-30"])
+def test_name_second_chance_needs_a_date_within_the_storys_days(published):
+    index, sid = _name_join_index(published)
+    assert index.assigned["a0"] == index.assigned["a1"]
+    assert sid != index.assigned["a0"]
 
 
 def test_index_saved_by_another_version_is_rebuilt_not_fatal(tmp_path):
