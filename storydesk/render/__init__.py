@@ -373,8 +373,17 @@ def quote_clusters(briefing: Briefing, view: View) -> list[QuoteCluster]:
 _NARRATION = re.compile(r"\b(a[0-9a-f]{6,})\b[^\[\]]{0,60}\[(\d+),\s*(\d+)\]")
 
 
-def narration_citation(view: "View", *texts: Optional[str]) -> Optional[Citation]:
-    """The article span that prints a 'quote' as narration, read from a match diff or flag detail."""
+def narration_citation(view: "View", quote: Quote, *texts: Optional[str]) -> Optional[Citation]:
+    """The article span that prints ``quote`` as narration.
+
+    Read from the match's ``article_id``/``span``; briefings stored before those
+    fields existed carry it only in the match diff or flag detail text.
+    """
+    for m in quote.matches:
+        if m.relation == "misattributed_narration" and m.article_id in view.articles and m.span:
+            cite = Citation(m.article_id, tuple(m.span))
+            if view.bounds(cite):
+                return cite
     for text in texts:
         m = _NARRATION.search(text or "")
         if m and m[1] in view.articles:

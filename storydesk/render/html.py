@@ -399,7 +399,7 @@ def _issue(view: View, a: Quote, b: Optional[Quote], relation: str, diff: Option
         old, new = (a, b) if len(a.text) >= len(b.text) else (b, a)
         detail = f'<p class="diff">{_diff_html(old.text, new.text)}</p>'
     elif relation == "misattributed_narration":
-        source = narration_citation(view, diff, *(f.detail for f in a.flags if f.kind == relation))
+        source = narration_citation(view, a, diff, *(f.detail for f in a.flags if f.kind == relation))
         if source is not None:
             n = view.number[source.article_id]
             where = (f"quoted in {_where(view, a)}, but <a href=\"#src-{n}\">[{n}]</a> "

@@ -147,7 +147,7 @@ def _quote(view: View, c) -> list[str]:
         elif relation == "speaker_mismatch" and b is not None:
             detail = f": {md(speaker_text(a))} vs. {md(speaker_text(b))}"
         elif relation == "misattributed_narration":
-            source = narration_citation(view, diff, *(f.detail for f in a.flags if f.kind == relation))
+            source = narration_citation(view, a, diff, *(f.detail for f in a.flags if f.kind == relation))
             if source is not None:
                 n = view.number[source.article_id]
                 where = (f"quoted in {_where(view, a)}, but [[{n}]] {md(view.outlet(source.article_id))} prints "
