@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _common import print_table, shared  # noqa: E402
 from storydesk.judge import JudgeConfig, train  # noqa: E402
+from storydesk.provenance import ProvenanceConfig  # noqa: E402
 
 C = 0.1  # L2 strength of the baseline logistic regression (fixed, not tuned on the folds)
 
@@ -117,9 +118,17 @@ def report_shipped(pairs: list[tuple[str, str]], y: np.ndarray) -> None:
     t = time.perf_counter()
     proba = get_judge().proba(pairs)
     secs = time.perf_counter() - t
-    acc, f1 = scores(y, proba >= 0.5)
-    rows = [["majority class (this file)", f"{max(y.mean(), 1 - y.mean()):.1%}", ""],
-            ["shipped judge (own pairs only, MSRP unseen)", f"{acc:.1%}", f"{f1 * 100:.1f}"]]
+    cos = baseline_features(pairs)[:, 0]
+    cfg = ProvenanceConfig()
+    band = (cos >= cfg.cos_floor) & (cos < cfg.cos_sure)
+    rule = (cos >= cfg.cos_sure) | (band & (proba >= cfg.judge_min))
+    pct = lambda v: f"{v:.1%}"  # noqa: E731
+    f1 = lambda p: f"{scores(y, p)[1] * 100:.1f}"  # noqa: E731
+    rows = [["majority class (this file)", pct(max(y.mean(), 1 - y.mean())), ""],
+            ["shipped judge alone (own pairs only, MSRP unseen)", pct(scores(y, proba >= 0.5)[0]), f1(proba >= 0.5)],
+            [f"cosine >= {cfg.cos_sure} alone (no judge)", pct(scores(y, cos >= cfg.cos_sure)[0]), f1(cos >= cfg.cos_sure)],
+            ["provenance rule: cosine >= 0.70, or judge in 0.60-0.70", pct(scores(y, rule)[0]), f1(rule)],
+            [f"  the judge inside 0.60-0.70 ({band.sum()} pairs)", pct(scores(y[band], proba[band] >= 0.5)[0]), ""]]
     print_table(f"Shipped weights on all {len(y)} MSRP train-file pairs", ["system", "accuracy", "F1"], rows)
     print(f"judging {len(y) / secs:.0f} pairs/s (both orders) on this machine")
 
