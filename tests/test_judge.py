@@ -58,3 +58,12 @@ def test_missing_or_mismatched_weights_say_how_to_fix(tmp_path):
     RewriteJudge(JudgeConfig(rank=2)).save(tmp_path / "r2.safetensors")
     with pytest.raises(JudgeWeightsMissing, match="another layout"):
         RewriteJudge(JudgeConfig(rank=4)).load(tmp_path / "r2.safetensors")
+
+
+def test_merged_adapters_give_the_same_verdicts():
+    pairs = [(MILL, REWORDED), (MILL, UNRELATED), (TOLD, OTHER_FACT)]
+    trained = train(pairs * 2, [1, 0, 0] * 2, JudgeConfig(rank=2, epochs=1, batch_size=3))
+    before = trained.proba(pairs)
+    assert np.allclose(trained.merge_adapters().proba(pairs), before, atol=1e-5)
+    assert not any(hasattr(m, "A") for m in trained.encoder.modules())
+
