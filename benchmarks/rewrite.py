@@ -50,13 +50,18 @@ def load_pairs(path: Path) -> tuple[list[tuple[str, str]], np.ndarray]:
     return pairs, np.array(labels)
 
 
-def baseline_features(pairs: list[tuple[str, str]]) -> np.ndarray:
-    from _lexical_judge import features_for
+def cosines(pairs: list[tuple[str, str]], cache: dict | None = None) -> np.ndarray:
+    """all-MiniLM-L6-v2 cosine of each pair (what provenance's cosine band reads)."""
     from storydesk.embed import embed
-    cache: dict = {}
     va = embed([a for a, _ in pairs], cache)
     vb = embed([b for _, b in pairs], cache)
-    return features_for(pairs, (va * vb).sum(1), cache)
+    return (va * vb).sum(1)
+
+
+def baseline_features(pairs: list[tuple[str, str]]) -> np.ndarray:
+    from _lexical_judge import features_for
+    cache: dict = {}
+    return features_for(pairs, cosines(pairs, cache), cache)
 
 
 def logistic():
@@ -118,7 +123,7 @@ def report_shipped(pairs: list[tuple[str, str]], y: np.ndarray) -> None:
     t = time.perf_counter()
     proba = get_judge().proba(pairs)
     secs = time.perf_counter() - t
-    cos = baseline_features(pairs)[:, 0]
+    cos = cosines(pairs)
     cfg = ProvenanceConfig()
     band = (cos >= cfg.cos_floor) & (cos < cfg.cos_sure)
     rule = (cos >= cfg.cos_sure) | (band & (proba >= cfg.judge_min))

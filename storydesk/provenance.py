@@ -9,7 +9,7 @@ Three layers, cheapest first:
 2. Within a story, sentence alignment between article pairs: verbatim and
    near-verbatim sentences from word overlap, paraphrases from sentence
    embeddings; the doubtful ones go to a cross-encoder (the *rewrite judge*,
-   :mod:`storydesk.judge`, fine-tuned on MSRP by ``benchmarks/rewrite.py``). Two articles are linked only
+   :mod:`storydesk.judge`, trained by ``training/train_judge.py``). Two articles are linked only
    when many sentences align, in roughly the same order: two outlets covering
    one event in their own words share facts, not a sequence of sentences.
 3. Direction (which one is the source) from attribution cues ("told The

@@ -7,7 +7,7 @@ MSRP is *not* used: its licence allows evaluation only, so it serves as the
 held-out test in ``benchmarks/rewrite.py`` and never as training data for the
 weights that ship.
 
-Run: ``python training/train_judge.py`` (about 2 minutes on 2 cores); it writes
+Run: ``python training/train_judge.py`` (5 to 15 minutes on 2 cores); it writes
 ``storydesk/data/rewrite_judge.safetensors``.
 """
 from __future__ import annotations
