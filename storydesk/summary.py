@@ -555,26 +555,15 @@ def _sentence(stmt: _Statement, supporters: list[_Statement]) -> SummarySentence
 
 
 # --------------------------------------------------------------------------- stage
-def _records(analysis, kind: str) -> list:
-    try:
-        return analysis.get(kind)
-    except PipelineError:
-        return []  # no stage provides the kind in this run: summarise without it
-
-
-@stage("summary", needs=("stories", "source_groups"), adds={"summary": SummarySentence})
+@stage("summary", needs=("stories",), wants=("source_groups",), adds={"summary": SummarySentence})
 def summary_stage(analysis) -> dict[str, list[SummarySentence]]:
-    """Summarise every story (or all articles as one story when there are no stories)."""
-    stories: list[Story] = _records(analysis, "stories")
-    source_groups: list[SourceGroup] = _records(analysis, "source_groups")
+    """Summarise the story (or all articles as one story when no story is given)."""
+    source_groups: list[SourceGroup] = analysis.want("source_groups")
     groups = {aid: f"{g.story_id}/{g.origin_id}" for g in source_groups for aid in g.article_ids}
-    by_id = {a.id: a for a in analysis.articles}
-    buckets = ([[by_id[i] for i in s.article_ids if i in by_id] for s in stories] if stories
-               else [analysis.articles])
     options = analysis.options
     out: list[SummarySentence] = []
-    for arts in buckets:
+    for ids in analysis.groups():
+        arts = [analysis.article(i) for i in ids]
         out.extend(summarize(arts, budget_words=int(options.get("summary_words", 150)),
                              independent_groups=groups or None, since=options.get("since")))
     return {"summary": out}
-

@@ -1,16 +1,11 @@
-"""CLI commands ``stories`` and ``provenance STORY_ID`` (the lead adds them to the group)."""
+"""CLI commands ``stories`` and ``provenance STORY_ID``: they read what ``analyze`` stored."""
 from __future__ import annotations
 
 import json
-import os
 
 import click
 
-from ..store import SQLiteStore
-
-_DB = click.option("--db", default=lambda: os.environ.get("STORYDESK_DB", "storydesk.db"),
-                   show_default="./storydesk.db or $STORYDESK_DB", help="SQLite store to use.")
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+from .options import db_option as _DB, json_option as _JSON, open_db
 
 
 @click.command("stories")
@@ -18,11 +13,12 @@ _JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead
 @_JSON
 @click.option("--recluster", is_flag=True, help="Forget the stored stories and cluster every article again.")
 def stories_cmd(db, as_json, recluster) -> None:
-    """List stories: id, articles, first/last seen, label (assigns new articles first)."""
-    from ..stories import recluster as run_recluster, refresh_stories
+    """List the analysed stories: id, articles, first/last seen, label."""
+    from ..queries import stories
+    from ..stories import recluster as run_recluster
 
-    with SQLiteStore(db) as store:
-        items = run_recluster(store) if recluster else refresh_stories(store)
+    with open_db(db) as store:
+        items = run_recluster(store) if recluster else stories(store)
     if as_json:
         click.echo(json.dumps([s.to_dict() for s in items], indent=2, ensure_ascii=False))
         return
@@ -40,7 +36,7 @@ def provenance_cmd(story_id, db, as_json) -> None:
     """Show which article reuses which in a story, how much, with aligned sentences side by side."""
     from ..provenance import story_provenance
 
-    with SQLiteStore(db) as store:
+    with open_db(db) as store:
         report = story_provenance(store, story_id)
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
