@@ -195,14 +195,26 @@ def _store_phase(store, specs, show: bool) -> int:
     seen = 0
     for spec in specs:
         with _bar(show, 0, f"{spec.name} (new articles)") as bar:
-            out = spec.func(store, bar)
+            counter = _Counter(bar)
+            out = spec.func(store, counter)
             pipeline.check_output(spec, out)
-            seen = max(seen, bar.n)
+            seen = max(seen, counter.n)
         with store.transaction():
             for kind, records in out.items():
                 for rec in records:
                     store.put_records(kind, [rec], story_id=getattr(rec, "id", None) if kind == "stories" else None)
     return seen
+
+
+class _Counter:
+    """Counts what a store stage reports, and forwards it to the progress bar."""
+
+    def __init__(self, bar):
+        self.bar, self.n = bar, 0
+
+    def update(self, n: int) -> None:
+        self.n += n
+        self.bar.update(n)
 
 
 # -- phase 3: per-story stages ----------------------------------------------------
