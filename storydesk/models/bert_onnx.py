@@ -111,21 +111,32 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def cached_model(name: str, key: str, build: Callable[[], "object"]) -> "str | bytes":
-    """Path of the cached ONNX file ``name-KEY.onnx``, building it on first use.
+def model_file(name: str, key: str) -> Path:
+    """Where the ONNX file of model ``name`` built from weights hashed ``key`` is cached."""
+    return cache_dir() / f"{name}-{hashlib.sha256((GRAPH_VERSION + key).encode()).hexdigest()[:16]}.onnx"
 
-    When the cache directory cannot be written, the serialised model itself is
-    returned (ONNX Runtime opens either), so a read-only home still works.
+
+def cached_session(name: str, key: str, build: Callable[[], "object"],
+                   n_threads: Optional[int] = None) -> tuple["object", "str | bytes"]:
+    """An ONNX Runtime session of the cached model, building the file on first use.
+
+    Returns the session and what it was opened from: the file's path, or the
+    serialised model itself when the cache directory cannot be written (a
+    read-only home still works). A cached file that does not open (cut short by
+    a full disk, say) is rebuilt once.
     """
-    path = cache_dir() / f"{name}-{hashlib.sha256((GRAPH_VERSION + key).encode()).hexdigest()[:16]}.onnx"
+    path = model_file(name, key)
     if path.exists():
-        return str(path)
+        try:
+            return open_session(str(path), n_threads), str(path)
+        except Exception:  # onnxruntime raises its own unexported error classes
+            path.unlink(missing_ok=True)
     data = build().SerializeToString()
     try:
         _atomic_write(path, data)
     except OSError:
-        return data
-    return str(path)
+        return open_session(data, n_threads), data
+    return open_session(str(path), n_threads), str(path)
 
 
 def open_session(model: "str | bytes", n_threads: Optional[int] = None):

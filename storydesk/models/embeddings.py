@@ -75,8 +75,7 @@ class SentenceEncoder:
             self.tokenizer = bert_onnx.load_tokenizer(tokenizer_path(), MAX_TOKENS)
         except Exception as exc:  # tokenizers raises a bare Exception for a bad file
             raise EmbeddingModelMissing(str(exc)) from exc
-        self.onnx = bert_onnx.cached_model("minilm-embed", self.fingerprint, _build)
-        self.session = bert_onnx.open_session(self.onnx, n_threads)
+        self.session, self.onnx = bert_onnx.cached_session("minilm-embed", self.fingerprint, _build, n_threads)
 
     def encode(self, texts: list[str], **_ignored) -> np.ndarray:
         """One L2-normalised float32 row per text (extra keyword arguments of

@@ -92,8 +92,7 @@ class OnnxJudge:
             raise JudgeWeightsMissing(f"{path} not found")
         key = fingerprint() + bert_onnx.file_digest(path)
         self.tokenizer = bert_onnx.load_tokenizer(tokenizer_path(), MAX_TOKENS)
-        self.onnx = bert_onnx.cached_model("rewrite-judge", key, self._build)
-        self.session = bert_onnx.open_session(self.onnx, n_threads)
+        self.session, self.onnx = bert_onnx.cached_session("rewrite-judge", key, self._build, n_threads)
 
     def _build(self):
         tuned, meta = read_judge_file(self.path)
