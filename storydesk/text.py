@@ -33,6 +33,15 @@ def _abbreviations() -> frozenset[str]:
     return frozenset(w for key, words in data.items() if not key.startswith("_") for w in words)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def scrub_surrogates(text: str) -> str:
+    """Lone surrogates (a JSON ``\\ud800``, an undecodable file name) as U+FFFD: they cannot be
+    encoded, stored or printed."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+
+
 def normalise(text: str) -> str:
     """Fold Unicode, quotes, dashes, case and whitespace for comparisons."""
     text = unicodedata.normalize("NFKC", text).translate(_QUOTE_MAP)
