@@ -38,6 +38,7 @@ SHAPES = {
     "number list": lambda n: _fill("1, ", n, "Officials counted ", "1 dead."),
     "millions list": lambda n: _fill("12 million, ", n, "Donors pledged ", "12 million dollars."),
     "date list": lambda n: _fill("12 March 2025, ", n, "Floods struck on ", "and 13 March 2025."),
+    "figure list": lambda n: _fill("12 people died in Selm and ", n, "Officials said ", "3 in Lorrin."),
     "number words": lambda n: _fill("twenty-one, ", n, "The toll rose to ", "forty dead."),
     "abbreviations": lambda n: _fill("Gen. Tchiani ", n, "They met ", "today."),
     "Mr. run": lambda n: _fill("Mr. ", n, "", "Smith spoke."),
@@ -45,6 +46,8 @@ SHAPES = {
     "dots": lambda n: _fill(".", n, "Wait", " Then it broke."),
     "no punctuation": lambda n: _fill("word ", n, "The ", "end"),
     "byline-like line": lambda n: _fill("those surveyed say ", n, "By big margins, ", "yes"),
+    "byline commas": lambda n: _fill("By big margins, those surveyed say, residents and officials:\n\n", n, "",
+                                     "Rescuers said 12 died."),
     "byline lines": lambda n: _fill("By Anna Smith and John Doe\n\n", n, "", "Rescuers said 12 died."),
     "metadata lines": lambda n: _fill("title: Flood\n", n, "", "\nRescuers said 12 people died."),
     "quote marks": lambda n: _fill('"a" ', n, "He said ", "."),
@@ -136,6 +139,7 @@ def main() -> None:
     ap.add_argument("--cap", type=float, default=20.0)
     ap.add_argument("--only", default=",".join(FUNCTIONS))
     ap.add_argument("--shapes", default="")
+    ap.add_argument("--progress", action="store_true", help="print each row to stderr as it is measured")
     args = ap.parse_args()
     shapes = [s for s in SHAPES if not args.shapes or s in args.shapes.split(",")]
     rows, worst_ratio, worst_64k, failures = [], 0.0, 0.0, []
@@ -161,6 +165,8 @@ def main() -> None:
                 worst_ratio = max(worst_ratio, ratio)
             worst_64k = max(worst_64k, times[2] if isinstance(times[2], float) else float("inf"))
             rows.append([fn_name, shape, *[f"{t:.4f}" if isinstance(t, float) else t for t in times], ratio_txt])
+            if args.progress:
+                print(*rows[-1], sep="\t", file=sys.stderr, flush=True)
     print_table(f"adversarial shapes: CPU s per call at {args.base} / {4 * args.base} / {16 * args.base} chars "
                 f"(wall {time.perf_counter() - wall0:.0f} s)",
                 ["function", "shape", "1x s", "4x s", "16x s", "16x/1x"], rows)

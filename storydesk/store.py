@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import sqlite3
 from importlib import resources
 from pathlib import Path
@@ -280,8 +281,11 @@ def _truncated(head: bytes, size: int) -> bool:
 
 def _named_store_error(path: str, exc: Exception) -> StoreError:
     msg = str(exc).lower()
-    if "readonly" in msg or "read-only" in msg or "permission" in msg or \
-            (isinstance(exc, sqlite3.OperationalError) and "unable to open" in msg and Path(path).exists()):
+    folder = Path(path).parent
+    if "unable to open" in msg and not Path(path).exists() and folder.is_dir() and not os.access(folder, os.W_OK):
+        return ReadOnlyStore(path, f"its folder {str(folder)!r} cannot be written",
+                             "choose a --db in a folder you can write to")
+    if "readonly" in msg or "read-only" in msg or "permission" in msg or ("unable to open" in msg and Path(path).exists()):
         return ReadOnlyStore(path, f"it cannot be written ({exc})",
                              "check the file's and its folder's permissions, or use another --db")
     if "not a database" in msg:
