@@ -14,6 +14,8 @@ import click
 
 from . import __version__
 from .errors import ConfigError, StorydeskError
+from .sanitize import echo, echo_json, secho
+from . import sanitize
 from .store import SQLiteStore
 
 DB_OPTION = click.option("--db", default=lambda: os.environ.get("STORYDESK_DB", "storydesk.db"),
@@ -28,7 +30,7 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except StorydeskError as exc:
-            click.secho(f"error: {exc}", fg="red", err=True)
+            secho(f"error: {sanitize.line(exc)}", fg="red", err=True)
             sys.exit(exc.exit_code)
 
 
@@ -53,7 +55,7 @@ def ingest(inputs, db, mapping, max_mb, quiet, as_json) -> None:
         report = run_ingest(inputs, store, field_map=parse_map(mapping), max_mb=max_mb,
                             progress=not quiet and sys.stderr.isatty())
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        echo_json(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
         _print_ingest_summary(report)
     if report.failed:
@@ -75,8 +77,9 @@ def _print_ingest_summary(report) -> None:
     failed, skipped = report.count("failed"), report.count("skipped")
     for o in report.outcomes:
         if o.status in ("failed", "skipped"):
-            click.secho(f"{o.status}: {o.path}: {o.reason}", fg="red" if o.status == "failed" else "yellow", err=True)
-    click.echo(f"{added} added, {present} already present, {failed} failed, {skipped} skipped")
+            secho(f"{o.status}: {sanitize.path(o.path)}: {sanitize.line(o.reason)}",
+                  fg="red" if o.status == "failed" else "yellow", err=True)
+    echo(f"{added} added, {present} already present, {failed} failed, {skipped} skipped")
 
 
 @cli.command()
@@ -90,13 +93,13 @@ def articles(db, as_json) -> None:
         keys = ("id", "outlet", "published", "published_basis", "title", "language", "wire")
         rows = [{**{k: getattr(a, k) for k in keys}, "words": a.words, "flags": [f.kind for f in a.flags]}
                 for a in items]
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        echo_json(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     rows = [(a.id, a.outlet or "?", (a.published or "?")[:10] + _basis_mark(a.published_basis),
              (a.title or a.text[:60]).replace("\n", " "), str(a.words), ",".join(f.kind for f in a.flags))
             for a in items]
     print_table(("id", "outlet", "published", "title", "words", "flags"), rows)
-    click.echo(f"{len(items)} article(s); published: * from text, ~ inferred, ? unknown")
+    echo(f"{len(items)} article(s); published: * from text, ~ inferred, ? unknown")
 
 
 def _basis_mark(basis: str) -> str:
@@ -108,9 +111,9 @@ def print_table(headers, rows, widths=(18, 22, 12, 48, 6, 30)) -> None:
     def cell(value, width):
         value = str(value)
         return (value[: width - 1] + "\u2026") if len(value) > width else value.ljust(width)
-    click.echo("  ".join(cell(h, w) for h, w in zip(headers, widths)).rstrip())
+    echo("  ".join(cell(h, w) for h, w in zip(headers, widths)).rstrip())
     for row in rows:
-        click.echo("  ".join(cell(v, w) for v, w in zip(row, widths)).rstrip())
+        echo("  ".join(cell(v, w) for v, w in zip(row, widths)).rstrip())
 
 
 @cli.command()
@@ -122,18 +125,18 @@ def show(article_id, db, as_json) -> None:
     with SQLiteStore(db) as store:
         article = store.get_article(article_id)
     if as_json:
-        click.echo(json.dumps(article.to_dict(), indent=2, ensure_ascii=False))
+        echo_json(json.dumps(article.to_dict(), indent=2, ensure_ascii=False))
         return
     for key in ("id", "title", "outlet", "authors", "wire", "published", "published_basis", "language"):
-        click.echo(f"{key:>16}: {getattr(article, key)}")
+        echo(f"{key:>16}: {sanitize.line(getattr(article, key))}")
     src = article.source
-    click.echo(f"{'source':>16}: {src.format} {src.path or ''}{'#' + str(src.entry) if src.entry is not None else ''} {src.url or ''}")
+    echo(f"{'source':>16}: {src.format} {src.path or ''}{'#' + str(src.entry) if src.entry is not None else ''} {src.url or ''}")
     for flag in article.flags:
-        click.secho(f"{'flag':>16}: {flag.kind}: {flag.detail}", fg="yellow")
-    click.echo("\n" + article.text + "\n")
-    click.secho(f"removed ({len(article.removed)}):", bold=True)
+        secho(f"{'flag':>16}: {flag.kind}: {flag.detail}", fg="yellow")
+    echo("\n" + article.text + "\n")
+    secho(f"removed ({len(article.removed)}):", bold=True)
     for r in article.removed:
-        click.echo(f"  [{r.reason}] {r.text[:150]}")
+        echo(f"  [{r.reason}] {sanitize.line(r.text[:150])}")
 
 
 @cli.command()
@@ -147,7 +150,7 @@ def analyze(db, stages, force) -> None:
     names = [s.strip() for s in stages.split(",")] if stages else None
     with SQLiteStore(db) as store:
         ran = analyse(store, names, force=force)
-    click.echo("analysis done" if ran else "analysis is up to date (use --force to re-run)")
+    echo("analysis done" if ran else "analysis is up to date (use --force to re-run)")
 
 
 @cli.command()
@@ -168,7 +171,7 @@ def brief(story_id, db, fmt, output, since, each_dir, no_analyze) -> None:
             analyse(store)
         if each_dir:
             for path in write_story_briefings(store, each_dir, fmt, since):
-                click.echo(f"wrote {path}", err=True)
+                echo(f"wrote {path}", err=True)
             return
         briefing = build_briefing(store, story_id)
     if since:
@@ -177,9 +180,11 @@ def brief(story_id, db, fmt, output, since, each_dir, no_analyze) -> None:
     if output:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         Path(output).write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
+        echo(f"wrote {output}", err=True)
+    elif fmt == "json":
+        echo_json(text)
     else:
-        click.echo(text)
+        echo(text)
 
 
 def _add_capability_commands() -> None:

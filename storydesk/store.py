@@ -258,8 +258,12 @@ def _check_path(path: str) -> None:
     if p.exists() and not p.is_file():
         raise NotAStore(path, "it is not a regular file (a device such as /dev/null, a pipe or a socket)")
     if p.is_file() and p.stat().st_size:
-        with open(p, "rb") as fh:
-            head = fh.read(100)
+        try:
+            with open(p, "rb") as fh:
+                head = fh.read(100)
+        except OSError as exc:
+            raise ReadOnlyStore(path, f"it cannot be read ({exc.strerror})",
+                                "check the file's permissions, or use another --db") from exc
         if not head.startswith(b"SQLite format 3\x00"):
             raise NotAStore(path, "it is not an SQLite database (it starts with "
                                   f"{head[:16]!r}; a text file?)", "give --db a new file name or a storydesk store")

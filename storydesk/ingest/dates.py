@@ -91,5 +91,9 @@ def struct_to_iso(value: Optional[time.struct_time]) -> Optional[str]:
 
 
 def year_in_text(year: int, text: str) -> bool:
-    """Whether ``text`` writes ``year`` (4 digits, or 2 as in "24 Oct 25")."""
-    return re.search(rf"(?<!\d)(?:{year}|{year % 100:02d})(?!\d)", text) is not None
+    """Whether ``text`` writes ``year``: its 4-digit year when it has one ("0000" is not 2000),
+    else 2 digits as in "24 Oct 25" (not the "00" of a clock time)."""
+    fours = re.findall(r"(?<![\d:])[-+]?\d{4}(?![\d:])", text)
+    if fours:
+        return str(year) in fours
+    return re.search(rf"(?<![\d:]){year % 100:02d}(?![\d:])", text) is not None
