@@ -271,7 +271,7 @@ def _word_value(text: str, v: _Vocab) -> Optional[float]:
 
 def _rounding(value: float) -> float:
     """Half the rounding unit of a round figure (14,000 -> 500), 0 for one that looks exact."""
-    if value < 100 or value != int(value):
+    if not math.isfinite(value) or value < 100 or value != int(value):
         return 0.0
     unit = 1
     while value % (unit * 10) == 0 and value / (unit * 10) >= 1:
@@ -334,6 +334,8 @@ def find_numbers(sentence: str, v: Optional[_Vocab] = None) -> list[_Num]:
         if m.group("cur"):
             start = m.start("cur")
         value = float(num.replace(",", ""))
+        if value > MAX_VALUE:
+            continue  # a 310-digit "number" is an id or garbage (and is infinite as a float)
         scale = m.group("suf") or m.group("scale")
         if scale:
             factor = v.suffixes.get(scale.lower()) if m.group("suf") else v.scales[scale.lower()]
@@ -763,6 +765,14 @@ def _may_inherit(sentence: str, n: _Num, v: _Vocab) -> bool:
     return not nxt or not nxt[0][0][:1].isalpha() or nxt[0][0].lower() in v.inherit_followers
 
 
+# Work per number looks at its clause and the text before it, so one sentence costs about
+# (numbers x length): a "sentence" of 64 KB (a flattened table, "1, 1, 1, ...") took minutes.
+# Longer sentences are read in windows, and a window dense with numbers is a list, not figures.
+MAX_SENTENCE_CHARS = 1000
+MAX_NUMBERS = 40
+MAX_VALUE = 1e15  # no count, toll or sum in news is larger
+
+
 def sentence_figures(sentence: str, dct: Optional[dt.date] = None, implicit: bool = True,
                      article_id: str = "", offset: int = 0) -> list[Figure]:
     """Figures of one sentence.
@@ -774,7 +784,30 @@ def sentence_figures(sentence: str, dct: Optional[dt.date] = None, implicit: boo
         article_id: copied into each figure.
         offset: where the sentence starts in the article (figure spans are article offsets).
     """
+    if len(sentence) > MAX_SENTENCE_CHARS:
+        return [f for s, e in _windows(sentence, MAX_SENTENCE_CHARS)
+                for f in _window_figures(sentence[s:e], dct, implicit, article_id, offset + s)]
+    return _window_figures(sentence, dct, implicit, article_id, offset)
+
+
+def _windows(text: str, size: int) -> list[Span]:
+    """Consecutive spans of at most ``size`` chars, cut after a clause mark or a space when there is one."""
+    out, start = [], 0
+    while len(text) - start > size:
+        cut = max(text.rfind(mark, start + size // 2, start + size) for mark in ("; ", ", ", " "))
+        end = cut + 1 if cut > start else start + size
+        out.append((start, end))
+        start = end
+    out.append((start, len(text)))
+    return out
+
+
+def _window_figures(sentence: str, dct: Optional[dt.date], implicit: bool, article_id: str,
+                    offset: int) -> list[Figure]:
     v = vocab()
+    numbers = v.any_number.finditer(sentence)
+    if sum(1 for _ in zip(range(MAX_NUMBERS + 1), numbers)) > MAX_NUMBERS:
+        return []  # a list or a table of numbers: no one figure in it is a reported count
     nums = [n for n in find_numbers(sentence, v)
             if not v.partitive.match(sentence[n.end:]) and not v.anaphoric.search(sentence, 0, n.start)]
     if not nums or not _counted(sentence, nums, v)[1]:

@@ -16,6 +16,8 @@ from . import __version__
 from .commands.options import (db_option, group_db_option, jobs_option, json_option, open_db,
                                quiet_option)
 from .errors import ConfigError, StorydeskError
+from .sanitize import echo, echo_json, secho
+from . import sanitize
 
 DB_OPTION = db_option
 JSON_OPTION = json_option
@@ -28,7 +30,7 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except StorydeskError as exc:
-            click.secho(f"error: {exc}", fg="red", err=True)
+            secho(f"error: {sanitize.line(exc)}", fg="red", err=True)
             sys.exit(exc.exit_code)
 
 
@@ -54,7 +56,7 @@ def ingest(inputs, db, mapping, max_mb, quiet, as_json) -> None:
         report = run_ingest(inputs, store, field_map=parse_map(mapping), max_mb=max_mb,
                             progress=not quiet and sys.stderr.isatty())
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        echo_json(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
         _print_ingest_summary(report)
     if report.failed:
@@ -76,8 +78,9 @@ def _print_ingest_summary(report) -> None:
     failed, skipped = report.count("failed"), report.count("skipped")
     for o in report.outcomes:
         if o.status in ("failed", "skipped"):
-            click.secho(f"{o.status}: {o.path}: {o.reason}", fg="red" if o.status == "failed" else "yellow", err=True)
-    click.echo(f"{added} added, {present} already present, {failed} failed, {skipped} skipped")
+            secho(f"{o.status}: {sanitize.path(o.path)}: {sanitize.line(o.reason)}",
+                  fg="red" if o.status == "failed" else "yellow", err=True)
+    echo(f"{added} added, {present} already present, {failed} failed, {skipped} skipped")
 
 
 @cli.command()
@@ -91,13 +94,13 @@ def articles(db, as_json) -> None:
         keys = ("id", "outlet", "published", "published_basis", "title", "language", "wire")
         rows = [{**{k: getattr(a, k) for k in keys}, "words": a.words, "flags": [f.kind for f in a.flags]}
                 for a in items]
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        echo_json(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     rows = [(a.id, a.outlet or "?", (a.published or "?")[:10] + _basis_mark(a.published_basis),
              (a.title or a.text[:60]).replace("\n", " "), str(a.words), ",".join(f.kind for f in a.flags))
             for a in items]
     print_table(("id", "outlet", "published", "title", "words", "flags"), rows)
-    click.echo(f"{len(items)} article(s); published: * from text, ~ inferred, ? unknown")
+    echo(f"{len(items)} article(s); published: * from text, ~ inferred, ? unknown")
 
 
 def _basis_mark(basis: str) -> str:
@@ -109,9 +112,9 @@ def print_table(headers, rows, widths=(18, 22, 12, 48, 6, 30)) -> None:
     def cell(value, width):
         value = str(value)
         return (value[: width - 1] + "\u2026") if len(value) > width else value.ljust(width)
-    click.echo("  ".join(cell(h, w) for h, w in zip(headers, widths)).rstrip())
+    echo("  ".join(cell(h, w) for h, w in zip(headers, widths)).rstrip())
     for row in rows:
-        click.echo("  ".join(cell(v, w) for v, w in zip(row, widths)).rstrip())
+        echo("  ".join(cell(v, w) for v, w in zip(row, widths)).rstrip())
 
 
 @cli.command()
@@ -123,18 +126,18 @@ def show(article_id, db, as_json) -> None:
     with open_db(db) as store:
         article = store.get_article(article_id)
     if as_json:
-        click.echo(json.dumps(article.to_dict(), indent=2, ensure_ascii=False))
+        echo_json(json.dumps(article.to_dict(), indent=2, ensure_ascii=False))
         return
     for key in ("id", "title", "outlet", "authors", "wire", "published", "published_basis", "language"):
-        click.echo(f"{key:>16}: {getattr(article, key)}")
+        echo(f"{key:>16}: {sanitize.line(getattr(article, key))}")
     src = article.source
-    click.echo(f"{'source':>16}: {src.format} {src.path or ''}{'#' + str(src.entry) if src.entry is not None else ''} {src.url or ''}")
+    echo(f"{'source':>16}: {src.format} {src.path or ''}{'#' + str(src.entry) if src.entry is not None else ''} {src.url or ''}")
     for flag in article.flags:
-        click.secho(f"{'flag':>16}: {flag.kind}: {flag.detail}", fg="yellow")
-    click.echo("\n" + article.text + "\n")
-    click.secho(f"removed ({len(article.removed)}):", bold=True)
+        secho(f"{'flag':>16}: {flag.kind}: {flag.detail}", fg="yellow")
+    echo("\n" + article.text + "\n")
+    secho(f"removed ({len(article.removed)}):", bold=True)
     for r in article.removed:
-        click.echo(f"  [{r.reason}] {r.text[:150]}")
+        echo(f"  [{r.reason}] {sanitize.line(r.text[:150])}")
 
 
 @cli.command()
@@ -157,14 +160,14 @@ def analyze(db, stages, force, jobs, quiet) -> None:
 
 def _print_run(report) -> None:
     for err in report.errors:
-        click.secho(f"analysis error: {err.describe()}", fg="red", err=True)
+        secho(f"analysis error: {err.describe()}", fg="red", err=True)
     if not report.did_anything:
-        click.echo("analysis is up to date (use --force to redo it)")
+        echo("analysis is up to date (use --force to redo it)")
         return
     failed = f", {len(report.errors)} failure(s) flagged (the rest is stored)" if report.errors else ""
-    click.echo(f"analysed: {report.worked} article(s) parsed, {report.new_articles} new in stories, "
-               f"{report.stories_run} of {report.stories} stories updated in {report.wall:.1f} s "
-               f"({report.cpu:.1f} CPU-s in this process){failed}")
+    echo(f"analysed: {report.worked} article(s) parsed, {report.new_articles} new in stories, "
+         f"{report.stories_run} of {report.stories} stories updated in {report.wall:.1f} s "
+         f"({report.cpu:.1f} CPU-s in this process){failed}")
 
 
 @cli.command()
@@ -189,7 +192,7 @@ def brief(story_id, db, fmt, output, since, each_dir, no_analyze, jobs, quiet) -
                 click.echo(f"analysed what was missing: {report.stories_run} stor(ies) updated", err=True)
         if each_dir:
             for path in write_story_briefings(store, each_dir, fmt, since):
-                click.echo(f"wrote {path}", err=True)
+                echo(f"wrote {path}", err=True)
             return
         briefing = build_briefing(store, story_id)
     if since:
@@ -198,9 +201,11 @@ def brief(story_id, db, fmt, output, since, each_dir, no_analyze, jobs, quiet) -
     if output:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         Path(output).write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
+        echo(f"wrote {output}", err=True)
+    elif fmt == "json":
+        echo_json(text)
     else:
-        click.echo(text)
+        echo(text)
 
 
 def _add_capability_commands() -> None:

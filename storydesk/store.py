@@ -8,13 +8,17 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import sqlite3
 from importlib import resources
 from pathlib import Path
 from typing import Iterable, Iterator, Optional, Type, TypeVar
 
-from .errors import NotFound, SchemaTooNew, StoreError
+from .errors import CorruptStore, NotAStore, NotFound, ReadOnlyStore, SchemaTooNew, StoreError
 from .records import Article, IngestOutcome, Record
+from .text import scrub_surrogates
+
+APPLICATION_ID = 0x53544459  # "STDY", set by migration 003: tells our stores from other SQLite files
 
 R = TypeVar("R", bound=Record)
 
@@ -44,16 +48,36 @@ class SQLiteStore(Store):
 
     def __init__(self, path: str = "storydesk.db"):
         self.path = path
+        self._raw_stored: set[str] = set()
+        _check_path(path)
         try:
             if path != ":memory:" and not path.startswith("file:"):
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the store {path}: {exc}; check the --db path") from exc
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+            raise _named_store_error(path, exc) from exc
+        try:
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._check_ours()
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+        except sqlite3.Error as exc:
+            self.db.close()
+            raise _named_store_error(path, exc) from exc
+        except StoreError:
+            self.db.close()
+            raise
+
+    def _check_ours(self) -> None:
+        """Refuse another program's SQLite database rather than add tables to it."""
+        app_id = self.db.execute("PRAGMA application_id").fetchone()[0]
+        if app_id not in (0, APPLICATION_ID):
+            raise NotAStore(self.path, f"it is the SQLite database of another program (application id {app_id})")
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if tables and "articles" not in tables:
+            shown = ", ".join(sorted(tables)[:5])
+            raise NotAStore(self.path, f"it is an SQLite database of another program (tables: {shown})")
 
     def close(self) -> None:
         self.db.close()
@@ -69,16 +93,25 @@ class SQLiteStore(Store):
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     def _migrate(self) -> None:
+        """Apply pending migrations under one exclusive lock: two processes opening a new store at
+        once both wait for it, and the second finds the work done (it reads the version inside)."""
         known = migrations()
-        current = self.schema_version
-        if known and current > known[-1][0]:
-            raise SchemaTooNew(self.path, current, known[-1][0])
-        for number, sql in known:
-            if number > current:
-                with self.transaction():
+        if known and self.schema_version == known[-1][0]:
+            return
+        self.db.execute("BEGIN EXCLUSIVE")
+        try:
+            current = self.schema_version
+            if known and current > known[-1][0]:
+                raise SchemaTooNew(self.path, current, known[-1][0])
+            for number, sql in known:
+                if number > current:
                     for statement in _split_sql(sql):
                         self.db.execute(statement)
                     self.db.execute(f"PRAGMA user_version={number}")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -99,18 +132,24 @@ class SQLiteStore(Store):
         row = self.db.execute("SELECT 1 FROM articles WHERE id=?", (article_id,)).fetchone()
         return row is not None
 
-    def add_article(self, article: Article, raw: Optional[bytes] = None) -> bool:
-        """Store the article (and its raw bytes); return False if already present."""
+    def add_article(self, article: Article, raw: Optional[bytes] = None, raw_sha256: Optional[str] = None) -> bool:
+        """Store the article (and its raw bytes); return False if already present.
+
+        The articles of one input file share its raw bytes: pass ``raw_sha256`` (hashed once by the
+        caller) and they are hashed and written once per file, not once per article.
+        """
         with self.transaction():
             if self.has_article(article.id):
                 return False
             if raw is not None:
-                article.raw_sha256 = self.put_raw(raw)
+                article.raw_sha256 = self.put_raw(raw, raw_sha256)
             self.db.execute(
                 "INSERT INTO articles (id, raw_sha256, published, outlet, title, data) VALUES (?,?,?,?,?,?)",
                 (article.id, article.raw_sha256, article.published, article.outlet, article.title,
                  json.dumps(article.to_dict(), ensure_ascii=False)),
             )
+        if article.raw_sha256 and not self.db.in_transaction:
+            self._raw_stored.add(article.raw_sha256)  # committed now
         return True
 
     def update_article(self, article: Article) -> None:
@@ -124,10 +163,12 @@ class SQLiteStore(Store):
             if cur.rowcount == 0:
                 raise NotFound(f"no article {article.id} in {self.path}; run `storydesk articles`")
 
-    def put_raw(self, raw: bytes) -> str:
-        sha = hashlib.sha256(raw).hexdigest()
-        self.db.execute("INSERT OR IGNORE INTO raw_inputs (sha256, size, data) VALUES (?,?,?)",
-                        (sha, len(raw), raw))
+    def put_raw(self, raw: bytes, sha256: Optional[str] = None) -> str:
+        """Store raw input bytes once; ``_raw_stored`` holds only hashes whose insert committed."""
+        sha = sha256 or hashlib.sha256(raw).hexdigest()
+        if sha not in self._raw_stored:  # binding a 25 MB blob per article would copy it each time
+            self.db.execute("INSERT OR IGNORE INTO raw_inputs (sha256, size, data) VALUES (?,?,?)",
+                            (sha, len(raw), raw))
         return sha
 
     def get_raw(self, sha256: str) -> bytes:
@@ -177,9 +218,11 @@ class SQLiteStore(Store):
 
     # -- ingest log -----------------------------------------------------
     def log_outcome(self, run_id: str, outcome: IngestOutcome, at: str) -> None:
+        # Paths may hold undecodable bytes (surrogate escapes), which SQLite cannot bind.
         self.db.execute(
             "INSERT INTO ingest_log (run_id, path, entry, status, article_id, reason, at) VALUES (?,?,?,?,?,?,?)",
-            (run_id, outcome.path, outcome.entry, outcome.status, outcome.article_id, outcome.reason, at),
+            (run_id, scrub_surrogates(outcome.path), outcome.entry, outcome.status, outcome.article_id,
+             scrub_surrogates(outcome.reason or "") or None, at),
         )
 
     # -- stage output ---------------------------------------------------
@@ -301,6 +344,59 @@ def open_store(location: str) -> "SQLiteStore":
 def _chunks(items: list, size: int) -> Iterator[list]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
+
+
+def _check_path(path: str) -> None:
+    """Name the --db mistakes SQLite would only report as a traceback or not at all."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    p = Path(path)
+    if p.is_dir():
+        raise NotAStore(path, "it is a folder", "give --db a file name inside it, e.g. "
+                                               f"{str(p / 'storydesk.db')!r}")
+    if p.exists() and not p.is_file():
+        raise NotAStore(path, "it is not a regular file (a device such as /dev/null, a pipe or a socket)")
+    if p.is_file() and p.stat().st_size:
+        try:
+            with open(p, "rb") as fh:
+                head = fh.read(100)
+        except OSError as exc:
+            raise ReadOnlyStore(path, f"it cannot be read ({exc.strerror})",
+                                "check the file's permissions, or use another --db") from exc
+        if not head.startswith(b"SQLite format 3\x00"):
+            raise NotAStore(path, "it is not an SQLite database (it starts with "
+                                  f"{head[:16]!r}; a text file?)", "give --db a new file name or a storydesk store")
+        if _truncated(head, p.stat().st_size):
+            raise CorruptStore(path, f"the file is truncated ({p.stat().st_size} bytes)",
+                               "restore it from a backup, or give --db a new file and ingest again")
+
+
+def _truncated(head: bytes, size: int) -> bool:
+    """Whether the SQLite header promises more pages than the file holds."""
+    if len(head) < 100:
+        return True
+    page = int.from_bytes(head[16:18], "big")
+    page = 65536 if page == 1 else page
+    pages = int.from_bytes(head[28:32], "big")
+    valid = head[24:28] == head[92:96]  # the in-header page count is only valid when these agree
+    return size % 512 != 0 or (valid and pages * page > size)
+
+
+def _named_store_error(path: str, exc: Exception) -> StoreError:
+    msg = str(exc).lower()
+    folder = Path(path).parent
+    if "unable to open" in msg and not Path(path).exists() and folder.is_dir() and not os.access(folder, os.W_OK):
+        return ReadOnlyStore(path, f"its folder {str(folder)!r} cannot be written",
+                             "choose a --db in a folder you can write to")
+    if "readonly" in msg or "read-only" in msg or "permission" in msg or ("unable to open" in msg and Path(path).exists()):
+        return ReadOnlyStore(path, f"it cannot be written ({exc})",
+                             "check the file's and its folder's permissions, or use another --db")
+    if "not a database" in msg:
+        return NotAStore(path, "it is not an SQLite database")
+    if "malformed" in msg or "corrupt" in msg or "disk i/o" in msg or "truncat" in msg:
+        return CorruptStore(path, f"the database is damaged ({exc})",
+                            "restore it from a backup, or give --db a new file and ingest again")
+    return StoreError(f"cannot open the store {path}: {exc}; check the --db path")
 
 
 def _split_sql(script: str) -> list[str]:

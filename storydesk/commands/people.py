@@ -10,6 +10,7 @@ import json
 import click
 
 from .options import db_option as _DB, json_option as _JSON, open_db, story_option as _STORY
+from ..sanitize import echo, echo_json, secho
 
 
 @click.command("entities")
@@ -23,17 +24,17 @@ def entities_cmd(story_id, db, as_json) -> None:
     with open_db(db) as store:
         found = entities(store, story_id=story_id)
     if as_json:
-        click.echo(json.dumps([e.to_dict() for e in found], indent=2, ensure_ascii=False))
+        echo_json(json.dumps([e.to_dict() for e in found], indent=2, ensure_ascii=False))
         return
     for e in found:
         articles = len({m.article_id for m in e.mentions})
         line = f"{e.type:<6} {e.name}  ({len(e.mentions)} mentions in {articles} articles)"
-        click.echo(line)
+        echo(line)
         if e.variants:
-            click.echo(f"       also: {', '.join(e.variants[:8])}")
+            echo(f"       also: {', '.join(e.variants[:8])}")
         if e.roles:
-            click.echo(f"       roles: {'; '.join(e.roles[:4])}")
-    click.echo(f"{len(found)} entities")
+            echo(f"       roles: {'; '.join(e.roles[:4])}")
+    echo(f"{len(found)} entities")
 
 
 @click.command("quotes")
@@ -48,15 +49,15 @@ def quotes_cmd(speaker, story_id, db, as_json) -> None:
     with open_db(db) as store:
         found = quotes(store, speaker=speaker, story_id=story_id)
     if as_json:
-        click.echo(json.dumps([q.to_dict() for q in found], indent=2, ensure_ascii=False))
+        echo_json(json.dumps([q.to_dict() for q in found], indent=2, ensure_ascii=False))
         return
     for q in found:
         who = q.speaker.text if q.speaker else "(no speaker found)"
         text = q.text if len(q.text) <= 160 else q.text[:157] + "..."
-        click.echo(f"[{q.kind}] {who}{' ' + q.cue if q.cue else ''}: \u201c{text}\u201d  ({q.article_id} {q.span[0]}-{q.span[1]})")
+        echo(f"[{q.kind}] {who}{' ' + q.cue if q.cue else ''}: \u201c{text}\u201d  ({q.article_id} {q.span[0]}-{q.span[1]})")
         for m in q.matches:
-            click.echo(f"    {m.relation} vs {m.quote_id}{': ' + m.diff if m.diff else ''}")
+            echo(f"    {m.relation} vs {m.quote_id}{': ' + m.diff if m.diff else ''}")
         for f in q.flags:
             if f.kind not in ("no_speaker",):
-                click.echo(f"    flag {f.kind}: {f.detail}")
-    click.echo(f"{len(found)} quotes")
+                echo(f"    flag {f.kind}: {f.detail}")
+    echo(f"{len(found)} quotes")

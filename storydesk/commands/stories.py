@@ -6,6 +6,7 @@ import json
 import click
 
 from .options import db_option as _DB, json_option as _JSON, open_db
+from ..sanitize import echo, echo_json, secho
 
 
 @click.command("stories")
@@ -20,12 +21,12 @@ def stories_cmd(db, as_json, recluster) -> None:
     with open_db(db) as store:
         items = run_recluster(store) if recluster else stories(store)
     if as_json:
-        click.echo(json.dumps([s.to_dict() for s in items], indent=2, ensure_ascii=False))
+        echo_json(json.dumps([s.to_dict() for s in items], indent=2, ensure_ascii=False))
         return
     for s in items:
         seen = f"{(s.first_seen or '?')[:10]}..{(s.last_seen or '?')[:10]}"
-        click.echo(f"{s.id}  {len(s.article_ids):>4} article(s)  {seen:22}  {s.label}")
-    click.echo(f"{len(items)} stor{'y' if len(items) == 1 else 'ies'}")
+        echo(f"{s.id}  {len(s.article_ids):>4} article(s)  {seen:22}  {s.label}")
+    echo(f"{len(items)} stor{'y' if len(items) == 1 else 'ies'}")
 
 
 @click.command("provenance")
@@ -39,18 +40,18 @@ def provenance_cmd(story_id, db, as_json) -> None:
     with open_db(db) as store:
         report = story_provenance(store, story_id)
     if as_json:
-        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        echo_json(json.dumps(report, indent=2, ensure_ascii=False))
         return
     story = report["story"]
-    click.secho(f"{story['id']}  {story['label']}", bold=True)
-    click.echo(f"{len(story['article_ids'])} article(s), {len(report['source_groups'])} independent source group(s)")
+    secho(f"{story['id']}  {story['label']}", bold=True)
+    echo(f"{len(story['article_ids'])} article(s), {len(report['source_groups'])} independent source group(s)")
     for g in report["source_groups"]:
-        click.echo(f"  group of {len(g['article_ids'])}, origin {g['origin_id']}: {', '.join(g['article_ids'])}")
+        echo(f"  group of {len(g['article_ids'])}, origin {g['origin_id']}: {', '.join(g['article_ids'])}")
     if not report["reuse"]:
-        click.echo("no reuse found: every article reads as independent reporting")
+        echo("no reuse found: every article reads as independent reporting")
     for r in report["reuse"]:
-        click.secho(f"\n{r['derived_id']} <- {r['source_id']}: {r['kind']}, coverage {r['coverage']:.0%}, "
+        secho(f"\n{r['derived_id']} <- {r['source_id']}: {r['kind']}, coverage {r['coverage']:.0%}, "
                     f"direction by {r['direction_basis']}", bold=True)
         for pair in r["pairs"]:
-            click.echo(f"  [{pair['similarity']:.2f}] source : {pair['source_text']}")
-            click.echo(f"         derived: {pair['derived_text']}")
+            echo(f"  [{pair['similarity']:.2f}] source : {pair['source_text']}")
+            echo(f"         derived: {pair['derived_text']}")

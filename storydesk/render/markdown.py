@@ -13,6 +13,7 @@ from typing import Iterable
 from ..records import Briefing, Citation
 from . import (MAX_ACTORS, MAX_CLAIMS, MAX_NAMED, MAX_QUOTES, RELATION_LABELS, View, actors, build_view,
                disputed_pairs, flag_label, fmt_date, narration_citation, quote_clusters, reuse_text, speaker_text, timeline_parts, word_diff)
+from .. import sanitize
 from ..text import normalise
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|#~&!{}])")
@@ -20,7 +21,7 @@ _SPECIAL = re.compile(r"([\\`*_\[\]<>|#~&!{}])")
 
 def md(value) -> str:
     """Escape Markdown/HTML syntax and fold newlines, so the text renders as itself."""
-    text = " ".join(("" if value is None else str(value)).split())
+    text = sanitize.line(" ".join(("" if value is None else str(value)).split()))  # ESC, bidi: shown escaped
     return _SPECIAL.sub(r"\\\1", text)
 
 
@@ -246,6 +247,6 @@ def _links(view: View) -> str:
     for aid, n in sorted(view.number.items(), key=lambda kv: kv[1]):
         art = view.articles[aid]
         title = f"{view.outlet(aid)}, {fmt_date(art.published) if art.published else 'undated'}"
-        title = " ".join(title.replace(chr(34), chr(39)).replace("\\", "/").split())
+        title = sanitize.line(" ".join(title.replace(chr(34), chr(39)).replace("\\", "/").split()))
         defs.append(f'[{n}]: #source-{n} "{title}"')
     return "\n".join(defs) + "\n" if defs else ""
