@@ -82,22 +82,9 @@ def _find_story(stories: list[Story], story_id: str) -> Story:
 
 def _for_story(records: list, story_id: str, ids: set[str]) -> list:
     """Keep the records that belong to the story (by story id, else by the articles they cite)."""
-    return [rec for rec in records if _belongs(rec, story_id, ids)]
+    from .render import records_for_story
 
-
-def _belongs(rec, story_id: str, ids: set[str]) -> bool:
-    if isinstance(rec, Story):
-        return rec.id == story_id
-    if getattr(rec, "story_id", None) is not None:
-        return rec.story_id == story_id
-    return bool(_article_ids(rec.to_dict()) & ids)
-
-
-def _article_ids(data: dict) -> set[str]:
-    found = {data[k] for k in ("article_id", "source_id", "derived_id") if data.get(k)}
-    for key in ("citations", "mentions"):
-        found |= {c["article_id"] for c in data.get(key, [])}
-    return found
+    return records_for_story(records, story_id, ids)
 
 
 @functools.lru_cache(maxsize=1)
