@@ -72,6 +72,7 @@ OTHER_HELP = {
     "wording altered": "outlets print the same quotation with different words",
     "shortened": "one outlet prints only part of the quotation",
     "different speaker": "outlets give the same words to different people",
+    "date unknown": "no usable date was found for this article or event",
     "text / inferred": "publication date read from the article text, or inferred, rather than stated in metadata",
 }
 MAX_NOTE = 180  # characters of a flag's detail shown in the notes box

@@ -555,7 +555,7 @@ def _source_row(view: View, a, group_cell: str) -> str:
     url = a.source.url if a.source else None
     if url and urlparse(url).scheme in ("http", "https"):
         title = f'<a href="{esc(url)}" rel="noreferrer noopener">{title}</a>'
-    when = esc(fmt_date(a.published)) if a.published else '<span class="badge warn">unknown</span>'
+    when = esc(fmt_date(a.published)) if a.published else '<span class="badge warn">date unknown</span>'
     if a.published and a.published_basis in ("inferred", "text"):
         when += f'<span class="basis">{esc(a.published_basis)}</span>'
     byline = f'<span class="byline">{esc(", ".join(a.authors))}</span>' if a.authors else ""
