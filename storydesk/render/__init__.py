@@ -603,7 +603,7 @@ def _one_per_sentence(events: list[TimelineEvent], first: Optional[dt.date]) -> 
     best: dict[str, tuple[tuple, TimelineEvent]] = {}
     order: list[str] = []
     for e in events:
-        key = " ".join(e.text.split()).casefold()
+        key = " ".join(event_text(e).split()).casefold()
         when = parse_when(e.date)
         distance = abs((when[0] - first).days) if when and first else (0 if when else 10**6)
         rank = (distance > BACKGROUND_DAYS, PRECISION_RANK.get(when[2], 9) if when else 9, distance)
@@ -612,6 +612,13 @@ def _one_per_sentence(events: list[TimelineEvent], first: Optional[dt.date]) -> 
         if key not in best or rank < best[key][0]:
             best[key] = (rank, e)
     return [best[k][1] for k in order]
+
+
+def event_text(event: TimelineEvent) -> str:
+    """An event's sentence as shown: without a leading wire dateline ('KVARN — '), nothing added."""
+    from ..summary import dateline_end
+
+    return event.text[dateline_end(event.text):]
 
 
 def key_facts(briefing: Briefing, view: View) -> list[Claim]:

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 from ..records import Briefing, Citation, Flag, Quote, SummarySentence
 from . import (MAX_ACTORS, MAX_CLAIMS, MAX_NAMED, MAX_QUOTES, RELATION_LABELS, QuoteCluster, View, actors, build_view,
-               claim_label, display_title, disputed_pairs, flag_label, flag_level, fmt_date, fmt_stamp, key_facts, legend,
+               claim_label, display_title, disputed_pairs, event_text, flag_label, flag_level, fmt_date, fmt_stamp, key_facts, legend,
                narration_citation, quote_clusters, reuse_text, speaker_text, split_stories, story_label,
                timeline_sections, word_diff)
 
@@ -208,16 +208,16 @@ def _timeline(view: View) -> str:
         for k, (e, (first, _, precision)) in enumerate(dated, 1):
             items.append(f'<li id="{view.anchor(f"ev-{k}")}"><div class="when"><span class="evnum">{k}</span>'
                          f'{_when(e.date, first, precision)}</div>'
-                         f'<p class="what">{esc(e.text)}{_cites(view, e.citations)}</p></li>')
+                         f'<p class="what">{esc(event_text(e))}{_cites(view, e.citations)}</p></li>')
         parts.append('<ol class="events">\n' + "\n".join(items) + "\n</ol>")
     if background:
         items = [f'<li><div class="when">{_when(e.date, first, precision)}</div>'
-                 f'<p class="what">{esc(e.text)}{_cites(view, e.citations)}</p></li>'
+                 f'<p class="what">{esc(event_text(e))}{_cites(view, e.citations)}</p></li>'
                  for e, (first, _, precision) in background]
         parts.append('<h4 class="background">Earlier background</h4>\n<ul class="events background">\n'
                      + "\n".join(items) + "\n</ul>")
     if undated:
-        items = [f'<li><p class="what">{esc(e.text)}{_cites(view, e.citations)}</p></li>' for e in undated]
+        items = [f'<li><p class="what">{esc(event_text(e))}{_cites(view, e.citations)}</p></li>' for e in undated]
         parts.append('<h4 class="undated">Undated events <span class="badge warn">date unknown</span></h4>\n'
                      '<ul class="events undated">\n' + "\n".join(items) + "\n</ul>")
     return "\n".join(parts)

@@ -12,7 +12,7 @@ from typing import Iterable
 
 from ..records import Briefing, Citation
 from . import (MAX_ACTORS, MAX_CLAIMS, MAX_NAMED, MAX_QUOTES, RELATION_LABELS, View, actors, build_view, claim_label,
-               display_title, disputed_pairs, flag_label, fmt_date, key_facts, legend, narration_citation,
+               display_title, disputed_pairs, event_text, flag_label, fmt_date, key_facts, legend, narration_citation,
                quote_clusters, reuse_text, speaker_text, split_stories, story_label, timeline_sections, word_diff)
 from ..text import normalise
 
@@ -124,13 +124,13 @@ def _timeline(view: View) -> str:
         lines += [_event(view, e, precision) for e, (_, _, precision) in background]
     if undated:
         lines.append("\n**Undated** *(date unknown)*\n")
-        lines += [f"- {md(e.text)}{_cites(view, e.citations)}" for e in undated]
+        lines += [f"- {md(event_text(e))}{_cites(view, e.citations)}" for e in undated]
     return "\n".join(lines) + "\n"
 
 
 def _event(view: View, e, precision: str) -> str:
     approx = f" ({precision})" if precision != "day" else ""
-    return f"- **{md(fmt_date(e.date))}**{approx} \u2014 {md(e.text)}{_cites(view, e.citations)}"
+    return f"- **{md(fmt_date(e.date))}**{approx} \u2014 {md(event_text(e))}{_cites(view, e.citations)}"
 
 
 def _actors(view: View) -> str:
