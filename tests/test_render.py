@@ -85,6 +85,9 @@ def test_html_is_self_contained_and_has_no_script():
 
 def test_script_in_article_text_is_shown_as_text():
     briefing = full_briefing()
+    hostile = briefing.articles[4]
+    line = hostile.text.split("\n", 1)[0]  # the sentence carrying <script>, cited as a summary sentence
+    briefing.summary.append(SummarySentence(line, [Citation(hostile.id, (0, len(line)))]))
     page = render_html(briefing)
     p = parse(page)
     assert "script" not in p.tags and "i" not in p.tags and "b" not in p.tags
