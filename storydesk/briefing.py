@@ -56,13 +56,10 @@ def write_story_briefings(store, directory: str, fmt: str, since: Optional[str] 
 
 
 def update_summary(briefing: Briefing, since: str, budget_words: int = 150) -> Briefing:
-    """Replace the summary with what is new in the briefing's articles since ``since`` (ISO date)."""
-    from .summary import summarize
+    """Update mode: every section keeps only what is new in articles published after ``since`` (ISO date)."""
+    from .update import since_briefing
 
-    groups = {aid: g.origin_id for g in briefing.source_groups for aid in g.article_ids}
-    briefing.summary = summarize(briefing.articles, budget_words=budget_words,
-                                 independent_groups=groups or None, since=since)
-    return briefing
+    return since_briefing(briefing, since, budget_words)
 
 
 def _stored(store, kind: str) -> list:
