@@ -57,6 +57,10 @@ class ProvenanceConfig:
     min_aligned: int = 3  # copied sentences needed to link two articles
     min_aligned_paraphrase: int = 4  # aligned sentences needed when some are reworded
     min_coverage: float = 0.35  # share of the smaller side's sentences that must align (in order)
+    # A link with reworded sentences needs this share of the narration (words outside
+    # quotation marks) of the side with less narration aligned, in order: independent
+    # reports of one event share facts, a rewrite follows its source's sentences.
+    min_narration_share: float = 0.5
     max_partners: int = 60  # articles of one story one article is compared with
     max_candidates: int = 100  # LSH candidates verified per article
     paraphrase: bool = True  # False: copies only, no sentence model (fast, offline-light)
@@ -140,30 +144,52 @@ def text_jaccard(a: str, b: str, n: int = 5) -> float:
 
 # -- sentence alignment -----------------------------------------------------------
 
-_QUOTED = re.compile(r"[\"\u201c][^\"\u201c\u201d]*[\"\u201d]")
-
-
 @dataclass
 class _Sents:
     spans: list[tuple[int, int]]
-    texts: list[str]
-    keys: list[str]  # normalised text
-    grams: list[set]  # word trigrams outside quotes
+    texts: list[str]  # narration: the sentence with quoted text replaced by an ellipsis
+    keys: list[str]  # normalised narration
+    grams: list[set]  # word trigrams of the narration
+    nwords: list[int]  # narration words
+
+
+def _quoted(text: str) -> list[tuple[int, int]]:
+    """Spans of quoted text, quotation marks included, across sentence boundaries."""
+    from .quotes import quote_spans
+    return [(max(0, q.start - 1), min(len(text), q.end + 1)) for q in quote_spans(text)]
+
+
+def narration(text: str, start: int, end: int, quoted: list[tuple[int, int]]) -> str:
+    """``text[start:end]`` with every quoted part replaced by an ellipsis.
+
+    A shared quotation shows two outlets quoting one person, not one copying
+    the other, so only the narration around it is evidence of reuse."""
+    out, pos = [], start
+    for qs, qe in quoted:
+        if qe <= start or qs >= end:
+            continue
+        out.append(text[pos:max(pos, qs)])
+        out.append(" \u2026 ")
+        pos = max(pos, min(end, qe))
+    out.append(text[pos:end])
+    return " ".join("".join(out).split())
 
 
 def _sentences(article: Article, cfg: ProvenanceConfig) -> _Sents:
-    """Eligible sentences: long enough outside quotes (shared quotes are not reuse)."""
+    """Eligible sentences: with enough narration outside quotes (shared quotes are not reuse)."""
     text = (article.text or "")[: cfg.max_chars]
-    out = _Sents([], [], [], [])
+    quoted = _quoted(text)
+    out = _Sents([], [], [], [], [])
     for s, e in sentence_spans(text):
-        sent = text[s:e]
-        own = words(_QUOTED.sub(" ", sent))
+        own_text = narration(text, s, e, quoted)
+        own = words(own_text)
         if len(own) < cfg.min_words:
             continue
         out.spans.append((s, e))
-        out.texts.append(sent)
-        out.keys.append(normalise(sent))
+        out.texts.append(own_text)
+        out.keys.append(normalise(own_text))
         out.grams.append({" ".join(own[i:i + 3]) for i in range(len(own) - 2)})
+        out.nwords.append(len(own))
         if len(out.spans) >= cfg.max_sentences:
             break
     return out
@@ -213,18 +239,32 @@ def align_pair(a: Article, b: Article, cfg: ProvenanceConfig, cache: Optional[di
     items = sorted((i, j, sim, kind) for j, (i, sim, kind) in found.items())
     chain = set(_increasing_chain([j for _, j, _, _ in items]))
     keep = [it for n, it in enumerate(items) if n in chain or it[3] == "verbatim"]
-    smaller = min(len(sa.spans), len(sb.spans))
-    copied = all(k != "paraphrase" for *_, k in keep)
-    # Copied text may link short articles on fewer sentences; rewording needs more evidence.
-    needed = min(cfg.min_aligned, smaller) if copied else cfg.min_aligned_paraphrase
-    if not keep or len(keep) < needed:
-        return None
-    if len(keep) / smaller < cfg.min_coverage:
+    if not _links(sa, sb, keep, cfg):
         return None
     return {"pairs": [[i, j, round(sim, 3), kind] for i, j, sim, kind in keep],
             "spans_a": [list(sa.spans[i]) for i, *_ in keep], "spans_b": [list(sb.spans[j]) for _, j, *_ in keep],
             "cov_a": round(len({i for i, *_ in keep}) / len(sa.spans), 3),
             "cov_b": round(len(keep) / len(sb.spans), 3)}
+
+
+def _links(sa: _Sents, sb: _Sents, keep: list, cfg: ProvenanceConfig) -> bool:
+    """The reuse rule: enough aligned sentences, and enough of the smaller side.
+
+    Copied text may link short articles on fewer sentences (``min_aligned``,
+    ``min_coverage`` of the smaller side's sentences). A link resting on any
+    reworded sentence needs ``min_aligned_paraphrase`` sentences and, along the
+    in-order chain, ``min_narration_share`` of the narration words of the side
+    with less narration."""
+    smaller = min(len(sa.spans), len(sb.spans))
+    copied = all(k != "paraphrase" for *_, k in keep)
+    needed = min(cfg.min_aligned, smaller) if copied else cfg.min_aligned_paraphrase
+    if not keep or len(keep) < needed or len(keep) / smaller < cfg.min_coverage:
+        return False
+    if copied:
+        return True
+    share_a = sum(sa.nwords[i] for i, *_ in keep) / max(1, sum(sa.nwords))
+    share_b = sum(sb.nwords[j] for _, j, *_ in keep) / max(1, sum(sb.nwords))
+    return (share_a if sum(sa.nwords) <= sum(sb.nwords) else share_b) >= cfg.min_narration_share
 
 
 def _lexical_matches(sa: _Sents, sb: _Sents) -> dict[int, tuple[int, float, str]]:

@@ -59,6 +59,17 @@ class ClusterConfig:
     name_days: int = 3
     name_rank: int = 10
     name_min_members: int = 2
+    # Time: a dated article joins only a story whose dated members lie within
+    # ``window_days`` of its day (the window follows the story: it spans the story's
+    # first to last day, widened by ``window_days`` on each side). An article whose
+    # date is out of step with the stream (more than ``window_days`` after the newest
+    # date stored: its page date is likely wrong) may still join a story outside its
+    # window if its content matches far better (``far_threshold``). An undated
+    # article, or a story with no dated member, has a wider window counted in
+    # arrivals: the story must have taken one of the last ``undated_window`` arrivals.
+    window_days: int = 3
+    far_threshold: float = 0.45
+    undated_window: int = 5000
 
 
 _TOKEN = re.compile(r"[A-Za-z\u00c0-\u024f][\w\u00c0-\u024f'\u2019-]*|\d[\d.,:]*\d|\d")
@@ -131,6 +142,7 @@ class _Story:
     first_seen: Optional[str] = None
     last_seen: Optional[str] = None
     label: str = ""
+    last_arrival: int = 0  # arrival number of the latest member (windows of undated articles)
 
 
 class StoryIndex:
@@ -139,6 +151,8 @@ class StoryIndex:
     def __init__(self, cfg: Optional[ClusterConfig] = None):
         self.cfg = cfg or ClusterConfig()
         self.n_docs = 0
+        self.arrivals = 0  # articles added, copies included
+        self.newest: Optional[date] = None  # the latest publication day seen
         self.df: Counter = Counter()
         self.stories: dict[str, _Story] = {}
         self.assigned: dict[str, str] = {}  # article id -> story id
@@ -150,6 +164,7 @@ class StoryIndex:
         """Assign ``article`` to a story (existing or new) and return its id."""
         if article.id in self.assigned:
             return self.assigned[article.id]
+        self.arrivals += 1
         text = article.text or ""
         digest = hashlib.sha1(normalise(text[: self.cfg.max_chars]).encode()).hexdigest()
         # An exact copy joins its original's story without touching the statistics,
@@ -163,9 +178,12 @@ class StoryIndex:
         self.n_docs += 1
         self.df.update(counts.keys())
         vec = self._vector(counts)
-        best, score = self._best(vec)
+        day = _day(article.published)
+        best, score = self._best(vec, day)
         if best is None or score < self.cfg.threshold:
             best = self._name_match(vec, names, article.published)
+        if day is not None:
+            self.newest = max(self.newest or day, day)
         if best is None:
             best = _Story(id=content_id("s", article.id))
             self.stories[best.id] = best
@@ -182,7 +200,14 @@ class StoryIndex:
         norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
         return {t: w / norm for t, w in top if w > 0}
 
-    def _best(self, vec: dict[str, float]) -> tuple[Optional[_Story], float]:
+    def _best(self, vec: dict[str, float], day: Optional[date]) -> tuple[Optional[_Story], float]:
+        """The candidate story most similar to ``vec`` that fits in time.
+
+        A story whose window the article's day misses is considered only if that
+        day is out of step with the stream and only at ``far_threshold`` (a page
+        date can be wrong; content that close is not)."""
+        suspect = day is not None and self.newest is not None and \
+            day > self.newest + timedelta(days=self.cfg.window_days)
         scores: dict[str, float] = {}
         query = sorted(vec.items(), key=lambda kv: (-kv[1], kv[0]))[: self.cfg.query_terms]
         for term, _ in query:
@@ -197,9 +222,19 @@ class StoryIndex:
             story = self.stories[sid]
             cnorm = math.sqrt(sum(w * w for w in story.centroid.values())) or 1.0
             s = sum(w * story.centroid.get(t, 0.0) for t, w in vec.items()) / cnorm
+            if not self._fits(story, day) and (not suspect or s < self.cfg.far_threshold):
+                continue
             if s > best_score:
                 best, best_score = story, s
         return best, best_score
+
+    def _fits(self, story: _Story, day: Optional[date]) -> bool:
+        """Whether an article of ``day`` (None: undated) fits ``story``'s time window."""
+        first, last = _day(story.first_seen), _day(story.last_seen)
+        if day is None or first is None or last is None:
+            return self.arrivals - story.last_arrival <= self.cfg.undated_window
+        slack = timedelta(days=self.cfg.window_days)
+        return first - slack <= day <= last + slack
 
     def _name_match(self, vec: dict[str, float], names: set,
                     published: Optional[str]) -> Optional[_Story]:
@@ -242,6 +277,7 @@ class StoryIndex:
 
     def _attach(self, story: _Story, article: Article, vec: Optional[dict[str, float]]) -> None:
         story.members.append(article.id)
+        story.last_arrival = self.arrivals
         self.assigned[article.id] = story.id
         if article.published:
             day = article.published
@@ -278,8 +314,9 @@ class StoryIndex:
     def dumps(self) -> bytes:
         """Serialise the state (compressed JSON, no pickle: stores may be shared)."""
         data = {
-            "version": 1, "n_docs": self.n_docs, "df": self.df,
-            "stories": [[s.id, s.centroid, s.members, s.first_seen, s.last_seen, s.label]
+            "version": 2, "n_docs": self.n_docs, "arrivals": self.arrivals,
+            "newest": self.newest.isoformat() if self.newest else None, "df": self.df,
+            "stories": [[s.id, s.centroid, s.members, s.first_seen, s.last_seen, s.label, s.last_arrival]
                         for s in self.stories.values()],
             "by_text": self.by_text,
         }
@@ -289,11 +326,13 @@ class StoryIndex:
     def loads(cls, blob: bytes, cfg: Optional[ClusterConfig] = None) -> "StoryIndex":
         data = json.loads(zlib.decompress(blob))
         index = cls(cfg)
-        index.n_docs = data["n_docs"]
+        if data.get("version") != 2:
+            raise ValueError("story index saved by another version")
+        index.n_docs, index.arrivals, index.newest = data["n_docs"], data["arrivals"], _day(data["newest"])
         index.df = Counter(data["df"])
         index.by_text = data["by_text"]
-        for sid, centroid, members, first, last, label in data["stories"]:
-            story = _Story(sid, centroid, members, first, last, label)
+        for sid, centroid, members, first, last, label, last_arrival in data["stories"]:
+            story = _Story(sid, centroid, members, first, last, label, last_arrival)
             index.stories[sid] = story
             for a in members:
                 index.assigned[a] = sid
