@@ -10,6 +10,7 @@ from typing import Optional
 from . import pipeline, stages  # noqa: F401  (stages registers every stage)
 from .errors import ConfigError, NotFound, StorydeskError
 from .records import Briefing, Story
+from .search import update_index
 from .store import SQLiteStore
 
 FORMATS = ("json", "md", "html")
@@ -23,6 +24,7 @@ def analyse(store: SQLiteStore, names: Optional[list[str]] = None, force: bool =
         return False
     pipeline.run(store, names)
     store.put_state(_ANALYSED, marker)
+    update_index(store)  # search index: incremental, only what is new
     return True
 
 

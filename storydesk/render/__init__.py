@@ -12,7 +12,7 @@ import datetime as dt
 import difflib
 import re
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Callable, Optional
 
 from ..records import Article, Briefing, Citation, Claim, Flag, Quote, Reuse, TimelineEvent
 from ..text import sentence_spans
@@ -165,6 +165,10 @@ class View:
     label: str
     date_range: str
     _sentences: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    # Where citations and articles link: None for the static page (its sources table); the web app
+    # points them at the article page's span instead.
+    cite_href: Optional[Callable[[Citation], str]] = None
+    article_href: Optional[Callable[[str], str]] = None
 
     @property
     def n_articles(self) -> int:

@@ -36,16 +36,7 @@ def stylesheet() -> str:
 def render_html(briefing: Briefing) -> str:
     """Render ``briefing`` as a complete, self-contained HTML document."""
     view = build_view(briefing)
-    sections = [
-        ("summary", "Summary", _summary(view)),
-        ("timeline", "Timeline", _timeline(view)),
-        ("actors", "Actors", _actors(view)),
-        ("quotes", "Quotes", _quotes(view)),
-        ("disputed", "Disputed facts", _disputed(view)),
-        ("facts", "Key facts", _facts(view)),
-        ("sources", "Sources", _sources(view)),
-    ]
-    present = [(anchor, title, body) for anchor, title, body in sections if body]
+    present = sections(view)
     nav = " ".join(f'<a href="#{a}">{esc(t)}</a>' for a, t, _ in present)
     body = "\n".join(f'<section id="{a}">\n<h2>{esc(t)}</h2>\n{b}\n</section>' for a, t, b in present)
     return f"""<!DOCTYPE html>
@@ -70,6 +61,20 @@ def render_html(briefing: Briefing) -> str:
 </body>
 </html>
 """
+
+
+def sections(view: View) -> list[tuple[str, str, str]]:
+    """``(anchor, title, html)`` of every non-empty section; the web story page lays out the same."""
+    parts = [
+        ("summary", "Summary", _summary(view)),
+        ("timeline", "Timeline", _timeline(view)),
+        ("actors", "Actors", _actors(view)),
+        ("quotes", "Quotes", _quotes(view)),
+        ("disputed", "Disputed facts", _disputed(view)),
+        ("facts", "Key facts", _facts(view)),
+        ("sources", "Sources", _sources(view)),
+    ]
+    return [(anchor, title, body) for anchor, title, body in parts if body]
 
 
 # --------------------------------------------------------------------------- pieces
@@ -98,7 +103,8 @@ def _cites(view: View, citations: Iterable[Citation]) -> str:
         when = fmt_date(art.published) if art.published else "undated"
         tip = (f'<span class="tip" role="tooltip"><span class="tip-src">[{n}] {esc(view.outlet(art.id))}'
                f' \u00b7 {esc(when)}</span><span class="tip-text">{_in_context(view, c)}</span></span>')
-        parts.append(f'<a class="cite" href="#src-{n}" aria-label="source {n}">{n}{tip}</a>')
+        href = view.cite_href(c) if view.cite_href else f"#src-{n}"
+        parts.append(f'<a class="cite" href="{esc(href)}" aria-label="source {n}">{n}{tip}</a>')
     return f'<sup class="cites">{"".join(parts)}</sup>' if parts else ""
 
 
@@ -492,9 +498,14 @@ def _source_row(view: View, a, group_cell: str) -> str:
     byline = f'<span class="byline">{esc(", ".join(a.authors))}</span>' if a.authors else ""
     flags = _badges(a.flags)
     extra = byline + (f'<span class="aflags">{flags}</span>' if flags else "")
-    return (f'<tr id="src-{n}">{group_cell}<td class="num">{n}</td><td class="outlet">{esc(view.outlet(a.id))}</td>'
+    return (f'<tr id="src-{n}">{group_cell}<td class="num">{n}</td><td class="outlet">{_article_link(view, a.id)}</td>'
             f'<td class="headline">{title}{extra}</td><td class="date">{when}</td>'
             f'<td class="rel">{esc(reuse_text(view, a))}</td></tr>')
+
+
+def _article_link(view: View, article_id: str) -> str:
+    name = esc(view.outlet(article_id))
+    return f'<a href="{esc(view.article_href(article_id))}">{name}</a>' if view.article_href else name
 
 
 def _footer(view: View) -> str:
