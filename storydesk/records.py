@@ -350,3 +350,16 @@ class SearchHit(Record):
     score: float = 0.0
     fts_rank: Optional[int] = None
     vector_rank: Optional[int] = None
+
+
+@dataclass
+class WatchOutcome(Record):
+    """What one poll of one watched source (feed, page URL or folder) found."""
+
+    source: str
+    status: str  # new | unchanged | not_modified | failed | blocked
+    checked_at: str
+    added: list[str] = field(default_factory=list)  # ids of articles ingested this time
+    present: int = 0  # items fetched again that were already stored
+    error: Optional[str] = None
+    http_status: Optional[int] = None

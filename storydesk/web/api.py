@@ -122,8 +122,9 @@ class PasteIn(BaseModel):
 
 
 ERRORS = {code: {"model": ErrorModel, "description": what} for code, what in
-          ((400, "Malformed request or query"), (401, "Token required"), (404, "Unknown id"),
-           (413, "Request too large"))}
+          ((400, "Malformed request or query"), (401, "Token required"), (403, "Cross-site request or no CSRF token"),
+           (404, "Unknown id"), (405, "Method not allowed"), (413, "Request too large"),
+           (415, "Unsupported body type"))}
 
 
 def _schema_ref(name: str) -> dict:
@@ -283,11 +284,12 @@ INGEST_BODY = {"requestBody": {"content": {
 @router.post("/ingest", status_code=202, response_model=JobModel, openapi_extra=INGEST_BODY,
              responses={**ERRORS, 202: {"description": "Queued"}}, summary="Add articles (files or pasted text)")
 async def api_ingest(request: Request):
-    from .pages import paste_file, read_uploads
+    from .pages import _form_csrf, paste_file, read_uploads
 
     kind = request.headers.get("content-type", "").split(";")[0].strip()
     jobs = request.app.state.jobs
     if kind == "application/json":
+        _form_csrf(request, {})
         try:
             body = PasteIn.model_validate(await request.json())
         except Exception:
@@ -318,12 +320,11 @@ def install_openapi(app) -> None:
     def build() -> dict:
         if app.openapi_schema:
             return app.openapi_schema
-        doc = get_openapi(title="storydesk API", version="1", routes=[r for r in app.routes
-                                                                        if getattr(r, "path", "").startswith("/api/")])
+        doc = get_openapi(title="storydesk API", version="1", routes=app.routes)
+        doc["paths"] = {p: ops for p, ops in doc["paths"].items() if p.startswith("/api/")}
         comps = doc.setdefault("components", {}).setdefault("schemas", {})
         comps.update(briefing_components())
         comps["PasteIn"] = PasteIn.model_json_schema()
-        comps["ErrorModel"] = comps.get("ErrorModel") or ErrorModel.model_json_schema()
         doc["paths"]["/api/v1/openapi.json"] = {"get": {"summary": "This document", "responses": {
             "200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}}
         app.openapi_schema = doc
