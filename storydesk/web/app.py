@@ -86,7 +86,7 @@ async def _guard(request: Request, call_next):
         else:
             request.state.csrf = request.cookies[security.CSRF_COOKIE]
         response = await call_next(request)
-        if security.CSRF_COOKIE not in request.cookies:
+        if security.CSRF_COOKIE not in request.cookies and not path.startswith("/api/"):
             response.set_cookie(security.CSRF_COOKIE, request.state.csrf, httponly=True, samesite="strict")
     download = path.startswith("/stories/") and path.endswith("/briefing.html")
     security.headers(response, download=download)
