@@ -327,3 +327,14 @@ class Briefing(Record):
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()
         return {"schema_version": data.pop("schema_version"), **data}
+
+
+@dataclass
+class IngestedRecord(Record):
+    """One archive record already ingested, so that a re-run skips it without parsing it again."""
+
+    key: str  # derived from the WARC-Record-ID and the record's content digest
+    path: str
+    status: str  # added | present | failed
+    article_id: Optional[str] = None
+    entry: Optional[int] = None

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Optional, Type, TypeVar
 
 from .errors import NotFound, SchemaTooNew, StoreError
-from .records import Article, IngestOutcome, Record
+from .records import Article, IngestedRecord, IngestOutcome, Record
 
 R = TypeVar("R", bound=Record)
 
@@ -26,6 +26,13 @@ def migrations() -> list[tuple[int, str]]:
         if entry.name.endswith(".sql") and entry.name[:3].isdigit():
             found.append((int(entry.name[:3]), entry.read_text(encoding="utf-8")))
     return sorted(found)
+
+
+def open_store(target: str) -> "SQLiteStore":
+    """Open the store ``target`` names: a ``postgresql://`` URL (PGStore) or a SQLite path."""
+    from .pgstore import PGStore, is_pg_url
+
+    return PGStore(target) if is_pg_url(target) else SQLiteStore(target)
 
 
 class Store:
@@ -112,6 +119,26 @@ class SQLiteStore(Store):
                  json.dumps(article.to_dict(), ensure_ascii=False)),
             )
         return True
+
+    def add_articles(self, items: Iterable[tuple[Article, Optional[bytes]]],
+                     marks: Iterable[IngestedRecord] = ()) -> list[bool]:
+        """Store a batch of (article, raw) in one transaction, with the archive records it came
+        from marked as ingested; return for each article whether it was new."""
+        with self.transaction():
+            added = [self.add_article(article, raw) for article, raw in items]
+            self.mark_ingested(marks)
+        return added
+
+    def mark_ingested(self, marks: Iterable[IngestedRecord]) -> None:
+        self.db.executemany(
+            "INSERT OR IGNORE INTO ingested_records (key, path, status, article_id, entry) VALUES (?,?,?,?,?)",
+            [(m.key, m.path, m.status, m.article_id, m.entry) for m in marks])
+
+    def ingested(self, path: str) -> dict[str, IngestedRecord]:
+        """Archive records of ``path`` already ingested, by key."""
+        rows = self.db.execute("SELECT key, path, status, article_id, entry FROM ingested_records WHERE path=?",
+                               (path,))
+        return {r[0]: IngestedRecord(*r) for r in rows}
 
     def update_article(self, article: Article) -> None:
         """Rewrite an article's metadata (e.g. an inferred date); its id stays."""
