@@ -14,10 +14,10 @@ import click
 
 from . import __version__
 from .errors import ConfigError, StorydeskError
-from .store import SQLiteStore
+from .store import open_store
 
 DB_OPTION = click.option("--db", default=lambda: os.environ.get("STORYDESK_DB", "storydesk.db"),
-                         show_default="./storydesk.db or $STORYDESK_DB", help="SQLite store to use.")
+                         show_default="./storydesk.db or $STORYDESK_DB", help="Store: a SQLite file or a postgresql:// URL.")
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
 
@@ -49,7 +49,7 @@ def ingest(inputs, db, mapping, max_mb, quiet, as_json) -> None:
     """Ingest files, folders (recursive), globs, or - for stdin."""
     from .ingest import ingest as run_ingest
 
-    with SQLiteStore(db) as store:
+    with open_store(db) as store:
         report = run_ingest(inputs, store, field_map=parse_map(mapping), max_mb=max_mb,
                             progress=not quiet and sys.stderr.isatty())
     if as_json:
@@ -84,7 +84,7 @@ def _print_ingest_summary(report) -> None:
 @JSON_OPTION
 def articles(db, as_json) -> None:
     """List stored articles: id, outlet, published, title, words, flags."""
-    with SQLiteStore(db) as store:
+    with open_store(db) as store:
         items = store.articles()
     if as_json:
         keys = ("id", "outlet", "published", "published_basis", "title", "language", "wire")
@@ -119,7 +119,7 @@ def print_table(headers, rows, widths=(18, 22, 12, 48, 6, 30)) -> None:
 @JSON_OPTION
 def show(article_id, db, as_json) -> None:
     """Show an article: cleaned text, metadata, and what was removed and why."""
-    with SQLiteStore(db) as store:
+    with open_store(db) as store:
         article = store.get_article(article_id)
     if as_json:
         click.echo(json.dumps(article.to_dict(), indent=2, ensure_ascii=False))
@@ -145,7 +145,7 @@ def analyze(db, stages, force) -> None:
     from .briefing import analyse
 
     names = [s.strip() for s in stages.split(",")] if stages else None
-    with SQLiteStore(db) as store:
+    with open_store(db) as store:
         ran = analyse(store, names, force=force)
     click.echo("analysis done" if ran else "analysis is up to date (use --force to re-run)")
 
@@ -163,7 +163,7 @@ def brief(story_id, db, fmt, output, since, each_dir, no_analyze) -> None:
     """Write the briefing for one story (or the whole store)."""
     from .briefing import analyse, build_briefing, render, update_summary, write_story_briefings
 
-    with SQLiteStore(db) as store:
+    with open_store(db) as store:
         if not no_analyze:
             analyse(store)
         if each_dir:

@@ -10,7 +10,7 @@ import os
 
 import click
 
-from ..store import SQLiteStore
+from ..store import open_store
 
 _DB = click.option("--db", default=lambda: os.environ.get("STORYDESK_DB", "storydesk.db"),
                    show_default="./storydesk.db or $STORYDESK_DB", help="SQLite store to use.")
@@ -26,7 +26,7 @@ def entities_cmd(story_id, db, as_json) -> None:
     """People, organisations and places, with their name variants and roles."""
     from ..entities import list_entities
 
-    with SQLiteStore(db) as store:
+    with open_store(db) as store:
         found = list_entities(store, story_id=story_id)
     if as_json:
         click.echo(json.dumps([e.to_dict() for e in found], indent=2, ensure_ascii=False))
@@ -51,7 +51,7 @@ def quotes_cmd(speaker, story_id, db, as_json) -> None:
     """Quotes with their speakers, and how other outlets quote the same words."""
     from ..quotes import list_quotes
 
-    with SQLiteStore(db) as store:
+    with open_store(db) as store:
         found = list_quotes(store, speaker=speaker, story_id=story_id)
     if as_json:
         click.echo(json.dumps([q.to_dict() for q in found], indent=2, ensure_ascii=False))

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from ..store import SQLiteStore
+from ..store import open_store
 
 _DB = click.option("--db", default=lambda: os.environ.get("STORYDESK_DB", "storydesk.db"),
                    show_default="./storydesk.db or $STORYDESK_DB", help="SQLite store to use.")
@@ -21,7 +21,7 @@ def stories_cmd(db, as_json, recluster) -> None:
     """List stories: id, articles, first/last seen, label (assigns new articles first)."""
     from ..stories import recluster as run_recluster, refresh_stories
 
-    with SQLiteStore(db) as store:
+    with open_store(db) as store:
         items = run_recluster(store) if recluster else refresh_stories(store)
     if as_json:
         click.echo(json.dumps([s.to_dict() for s in items], indent=2, ensure_ascii=False))
@@ -40,7 +40,7 @@ def provenance_cmd(story_id, db, as_json) -> None:
     """Show which article reuses which in a story, how much, with aligned sentences side by side."""
     from ..provenance import story_provenance
 
-    with SQLiteStore(db) as store:
+    with open_store(db) as store:
         report = story_provenance(store, story_id)
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
