@@ -18,6 +18,8 @@ from .store import open_store
 
 DB_OPTION = click.option("--db", default=lambda: os.environ.get("STORYDESK_DB", "storydesk.db"),
                          show_default="./storydesk.db or $STORYDESK_DB", help="Store: a SQLite file or a postgresql:// URL.")
+CLUSTER_OPTION = click.option("--cluster", metavar="ADDR",
+                              help="Run on Dask: tcp://scheduler:8786, or local:N worker processes here.")
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
 
@@ -44,14 +46,16 @@ def cli() -> None:
 @click.option("--map", "mapping", help="JSON field names, e.g. text=story.body,outlet=publisher.name")
 @click.option("--max-mb", default=25.0, show_default=True, help="Largest single-article file to accept.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, only the summary.")
+@CLUSTER_OPTION
 @JSON_OPTION
-def ingest(inputs, db, mapping, max_mb, quiet, as_json) -> None:
+def ingest(inputs, db, mapping, max_mb, quiet, cluster, as_json) -> None:
     """Ingest files, folders (recursive), globs, or - for stdin."""
+    from .cluster import open_executor
     from .ingest import ingest as run_ingest
 
-    with open_store(db) as store:
+    with open_store(db) as store, open_executor(cluster) as executor:
         report = run_ingest(inputs, store, field_map=parse_map(mapping), max_mb=max_mb,
-                            progress=not quiet and sys.stderr.isatty())
+                            progress=not quiet and sys.stderr.isatty(), executor=executor)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:

@@ -176,7 +176,8 @@ class PGStore(SQLiteStore):
 # Every public method of the store is one retried unit of work.
 for _name in ("has_article", "add_article", "update_article", "put_raw", "get_raw", "get_article", "articles",
               "article_count", "log_outcome", "put_records", "replace_records", "delete_records",
-              "get_records", "get_state", "put_state", "add_articles", "ingested", "mark_ingested"):
+              "get_records", "get_state", "put_state", "add_articles", "ingested", "mark_ingested",
+              "log_outcomes"):
     if hasattr(PGStore, _name):
         setattr(PGStore, _name, _retried(getattr(PGStore, _name)))
 

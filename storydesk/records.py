@@ -335,6 +335,5 @@ class IngestedRecord(Record):
 
     key: str  # derived from the WARC-Record-ID and the record's content digest
     path: str
-    status: str  # added | present | failed
-    article_id: Optional[str] = None
+    article_id: str  # the article it became (added then, or already present)
     entry: Optional[int] = None

@@ -130,15 +130,18 @@ class SQLiteStore(Store):
         return added
 
     def mark_ingested(self, marks: Iterable[IngestedRecord]) -> None:
-        self.db.executemany(
-            "INSERT OR IGNORE INTO ingested_records (key, path, status, article_id, entry) VALUES (?,?,?,?,?)",
-            [(m.key, m.path, m.status, m.article_id, m.entry) for m in marks])
+        self.db.executemany("INSERT OR IGNORE INTO ingested_records (key, path, article_id, entry) VALUES (?,?,?,?)",
+                            [(m.key, m.path, m.article_id, m.entry) for m in marks])
 
-    def ingested(self, path: str) -> dict[str, IngestedRecord]:
-        """Archive records of ``path`` already ingested, by key."""
-        rows = self.db.execute("SELECT key, path, status, article_id, entry FROM ingested_records WHERE path=?",
-                               (path,))
-        return {r[0]: IngestedRecord(*r) for r in rows}
+    def ingested(self, keys: Iterable[str]) -> dict[str, IngestedRecord]:
+        """Those of these archive-record keys already ingested (from any file), by key."""
+        keys, found = list(keys), {}
+        for start in range(0, len(keys), 500):  # under SQLite's bound-parameter limit
+            chunk = keys[start:start + 500]
+            rows = self.db.execute("SELECT key, path, article_id, entry FROM ingested_records WHERE key IN "
+                                   f"({','.join('?' * len(chunk))})", chunk)
+            found.update((r[0], IngestedRecord(*r)) for r in rows)
+        return found
 
     def update_article(self, article: Article) -> None:
         """Rewrite an article's metadata (e.g. an inferred date); its id stays."""
@@ -188,6 +191,13 @@ class SQLiteStore(Store):
             "INSERT INTO ingest_log (run_id, path, entry, status, article_id, reason, at) VALUES (?,?,?,?,?,?,?)",
             (run_id, outcome.path, outcome.entry, outcome.status, outcome.article_id, outcome.reason, at),
         )
+
+    def log_outcomes(self, run_id: str, outcomes: Iterable[IngestOutcome], at: str) -> None:
+        """Log many outcomes in one transaction."""
+        with self.transaction():
+            self.db.executemany(
+                "INSERT INTO ingest_log (run_id, path, entry, status, article_id, reason, at) VALUES (?,?,?,?,?,?,?)",
+                [(run_id, o.path, o.entry, o.status, o.article_id, o.reason, at) for o in outcomes])
 
     # -- stage output ---------------------------------------------------
     def put_records(self, kind: str, records: Iterable[Record], story_id=None) -> None:
