@@ -213,3 +213,19 @@ def test_killed_ingest_into_postgres_rerun_finishes(pg_url, tmp_path):
     assert done.returncode == 0, done.stderr
     with PGStore(pg_url) as store:
         assert store.article_count() == total
+
+
+@pytest.mark.slow
+def test_sample_briefing_is_the_same_on_sqlite_and_postgres(pg_url, tmp_path):
+    from storydesk.briefing import analyse, build_briefing
+    from storydesk.ingest import ingest
+
+    documents = []
+    for target in (str(tmp_path / "sample.db"), pg_url):
+        with open_store(target) as store:
+            ingest([os.path.join(ROOT, "examples", "corpus")], store)
+            analyse(store)
+            document = build_briefing(store).to_dict()
+        document.pop("generated_at")
+        documents.append(json.dumps(document, sort_keys=True))
+    assert documents[0] == documents[1]
