@@ -7,7 +7,7 @@ STORYDESK_BENCH_PG or STORYDESK_TEST_PG (`eval "$(PG_DURABLE=1 .ci/pg-start)"` s
 fsync on); they are skipped with a message otherwise. The machine has 2 cores shared with
 other work: every table prints wall and CPU seconds side by side, and ratios from one run.
 
-Run: python benchmarks/scale.py [--warc-files 6 --warc-pages 150] [--rows 5000] [--articles 0]
+Run: python benchmarks/scale.py [--warc-files 8 --warc-pages 200] [--rows 5000] [--skip store,warc,analyze]
 """
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def store_writes(targets: dict[str, str], rows: int) -> None:
             back = len(store.articles())
             read = back / (time.perf_counter() - t3)
             table.append([name, round(one), round(batched), round(records), round(read),
-                          round(time.perf_counter() - t0, 1), round(cpu() - c0, 1)])
+                          f"{time.perf_counter() - t0:.1f}", f"{cpu() - c0:.1f}"])
     print_table(f"Store writes, {rows} articles (+ marks) and {rows} records; rows/s",
                 ["store", "article/txn", "articles batched", "records", "articles read", "wall s",
                  "client CPU s"], table)
@@ -109,6 +109,11 @@ def warc_ingest(files: int, pages: int, pg: str | None) -> None:
         t0 = time.perf_counter()
         dask = DaskExecutor("local:2")
         startup = time.perf_counter() - t0
+        warm = make_crawl(work / "warm", 2, 8, seed=99)  # imports and first parses, here and on the workers
+        for executor in (None, dask):
+            with open_store(str(work / "warm.db")) as store:
+                ingest([str(p) for p in warm.files], store, executor=executor)
+            os.remove(work / "warm.db")
         runs = [("serial reader (today's path)", None, None, str(work / "a.db")),
                 ("parallel path, in-process", SerialExecutor(), None, str(work / "b.db")),
                 ("parallel path, local:2", dask, None, str(work / "c.db"))]
@@ -123,17 +128,18 @@ def warc_ingest(files: int, pages: int, pg: str | None) -> None:
                 assert store.article_count() == crawl.distinct_articles, (name, store.article_count())
             worker_cpu = sum(dask.client.run(_cpu_seconds).values()) - worker_cpu0 if executor is dask else 0.0
             base = base or wall
-            rows.append([name, round(wall, 1), round(client_cpu, 1), round(worker_cpu, 1),
-                         round(crawl.records / wall), round(crawl.html_pages / wall, 1), round(base / wall, 2),
-                         report.count("added")])
+            rows.append([name, f"{wall:.1f}", f"{client_cpu:.1f}", f"{worker_cpu:.1f}",
+                         round(crawl.records / wall), f"{crawl.html_pages / wall:.1f}", f"{base / wall:.2f}",
+                         report.count("added"), f"{os.getloadavg()[0]:.1f}"])
         with open_store(str(work / "c.db")) as store:  # a re-run: everything already in
             t0 = time.perf_counter()
             again = ingest(inputs, store, executor=dask)
             rerun = time.perf_counter() - t0
-        rows.append(["re-run, local:2 (all present)", round(rerun, 1), "", "", round(crawl.records / rerun), "",
-                     round(base / rerun, 2), again.count("added")])
+        rows.append(["re-run, local:2 (all present)", f"{rerun:.1f}", "", "", round(crawl.records / rerun), "",
+                     f"{base / rerun:.2f}", again.count("added"), f"{os.getloadavg()[0]:.1f}"])
         print_table(f"WARC ingest ({os.cpu_count()} cores; cluster start-up {startup:.1f} s not included)",
-                    ["run", "wall s", "client CPU s", "worker CPU s", "records/s", "pages/s", "speed-up", "added"],
+                    ["run", "wall s", "client CPU s", "worker CPU s", "records/s", "pages/s", "speed-up", "added",
+                     "load 1 min"],
                     rows)
         peaks = dask.worker_peak_rss()
         print_table("Peak memory per worker (ru_maxrss)", ["worker", "peak MB"],
@@ -152,8 +158,8 @@ def _cpu_seconds() -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, default=5000)
-    ap.add_argument("--warc-files", type=int, default=6)
-    ap.add_argument("--warc-pages", type=int, default=150)
+    ap.add_argument("--warc-files", type=int, default=8)
+    ap.add_argument("--warc-pages", type=int, default=200)
     ap.add_argument("--skip", default="", help="comma list of parts to skip: store,warc,analyze")
     args = ap.parse_args()
     skip = set(args.skip.split(","))
