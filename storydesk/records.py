@@ -388,3 +388,13 @@ class WatchOutcome(Record):
     present: int = 0  # items fetched again that were already stored
     error: Optional[str] = None
     http_status: Optional[int] = None
+
+
+@dataclass
+class IngestedRecord(Record):
+    """One archive record already ingested, so that a re-run skips it without parsing it again."""
+
+    key: str  # derived from the WARC-Record-ID and the record's content digest
+    path: str
+    article_id: str  # the article it became (added then, or already present)
+    entry: Optional[int] = None
