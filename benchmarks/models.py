@@ -11,12 +11,11 @@ torch rows need the train extra and are skipped with a message without it.
 ``--venv`` also builds a fresh venv from ``requirements.txt`` (minutes; PyPI),
 reports its installed size and checks that no torch/nvidia/triton package is in it.
 
-Run: ``python benchmarks/models.py [--sentences 2000] [--pairs 400] [--venv]``
+Run: ``python benchmarks/models.py [--sentences 2000] [--pairs 400] [--venv [DIR]] [--only speed|venv]``
 """
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import re
@@ -32,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import print_table, shared  # noqa: E402
+from _common import importable, print_table, shared  # noqa: E402
 
 SMALL_CALL = 16  # sentences per call in the "small calls" row (a story's worth, as provenance asked before)
 
@@ -134,12 +133,16 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=400)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--venv", type=Path, nargs="?", const=Path("/tmp/sizevenv"), help="also measure a fresh venv")
+    parser.add_argument("--only", choices=("speed", "venv"), help="run one of the two measures")
     args = parser.parse_args()
+    if args.only == "venv":
+        venv_size(args.venv or Path("/tmp/sizevenv"))
+        return
     texts, prs = sentences(args.sentences), pairs(args.pairs)
     if texts is None or prs is None:
         print("skipped: the ECB+ and MSRP files under ../shared/data are needed")
     else:
-        has_torch = importlib.util.find_spec("torch") is not None
+        has_torch = importable("torch")
         if not has_torch:
             print("torch rows skipped: torch is not installed (pip install -r requirements-train.txt)")
         results = []
@@ -152,7 +155,7 @@ def main() -> None:
                     ["system", "task", "rate", "wall s", "CPU s"], [r for res in results for r in res["rows"]])
         if has_torch:
             report_differences(results)
-    if args.venv:
+    if args.venv and args.only != "speed":
         venv_size(args.venv)
 
 
