@@ -10,16 +10,22 @@ from typing import Optional
 from . import pipeline
 from .errors import ConfigError, StorydeskError
 from .records import Briefing
+from .search import update_index
 
 FORMATS = ("json", "md", "html")
 
 
 def analyse(store, names: Optional[list[str]] = None, force: bool = False, jobs: Optional[int] = None,
             progress: Optional[bool] = None, executor=None):
-    """Bring the analysis up to date (only what is new or changed); return the engine's report."""
+    """Bring the analysis up to date (only what is new or changed); return the engine's report.
+
+    The search index follows: only sentences of articles not indexed yet are added.
+    """
     from . import engine
 
-    return engine.run(store, stages=names, force=force, jobs=jobs, progress=progress, executor=executor)
+    report = engine.run(store, stages=names, force=force, jobs=jobs, progress=progress, executor=executor)
+    update_index(store)
+    return report
 
 
 def build_briefing(store, story_id: Optional[str] = None) -> Briefing:

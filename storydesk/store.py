@@ -66,7 +66,7 @@ class SQLiteStore(Store):
         try:
             self.db.execute("PRAGMA foreign_keys=ON")
             self._check_ours()
-            self.db.execute("PRAGMA journal_mode=WAL")
+            _retry_locked(lambda: self.db.execute("PRAGMA journal_mode=WAL"))
             self.db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
         except sqlite3.Error as exc:
@@ -269,7 +269,7 @@ class SQLiteStore(Store):
         rows = []
         for n, rec in enumerate(records):
             data = rec.to_dict()
-            sid = story_id or data.get("story_id") or ""
+            sid = story_id or data.get("story_id") or (data.get("id", "") if kind == "stories" else "")
             rid = data.get("id") or f"{sid}:{n}"
             rows.append((kind, sid, rid, data.get("article_id"), json.dumps(data, ensure_ascii=False)))
         with self.transaction():
@@ -374,9 +374,16 @@ class SQLiteStore(Store):
         self.db.execute("INSERT OR REPLACE INTO state (name, data) VALUES (?,?)", (name, data))
 
 
-def open_store(location: str) -> "SQLiteStore":
-    """The store at ``location``: a SQLite file path (the default backend)."""
-    return SQLiteStore(location)
+def _retry_locked(fn, tries: int = 100):
+    """Run ``fn``, waiting while another process holds the lock (switching to WAL takes no busy handler)."""
+    import time
+    for n in range(tries):
+        try:
+            return fn()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or n == tries - 1:
+                raise
+            time.sleep(0.05)
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:

@@ -134,7 +134,8 @@ def test_rrf_fusion_rewards_agreement():
 
 def test_analyse_updates_the_index(tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(briefing.pipeline, "run", lambda store, names=None: None)
+    from storydesk import engine
+    monkeypatch.setattr(engine, "run", lambda store, **kw: engine.RunReport(worked=1))
     monkeypatch.setattr(briefing, "update_index", lambda store: calls.append(store.path))
     with SQLiteStore(str(tmp_path / "a.db")) as store:
         store.add_article(sample.articles()[0])

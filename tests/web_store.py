@@ -89,8 +89,12 @@ def build(path: str, work: Path) -> dict:
         kinds = {"stories": b.stories + [payload_story], "reuse": b.reuse, "source_groups": b.source_groups,
                  "entities": b.entities, "quotes": b.quotes + [payload_quote], "claims": b.claims,
                  "timeline": b.timeline, "summary": b.summary}
+        from storydesk.render import records_for_story
         for kind, records in kinds.items():
-            store.replace_records(kind, records)
+            store.delete_records(kind)
+            for story in kinds["stories"]:
+                mine = records_for_story(records, story.id, set(story.article_ids))
+                store.put_records(kind, mine, story_id=story.id)
         update_index(store, encoder=fake_encoder)
     return {"story": "s-brellin", "payload_story": "s-oskarby", "wire": wire.id, "copy": copy.id,
             "indep": indep.id, "update": update.id, "hostile": hostile.id, "payloads": payload_ids}
