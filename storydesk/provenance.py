@@ -482,6 +482,23 @@ class ProvenanceState:
             state.aligned = data["aligned"]
         return state
 
+    def dumps_story(self, verdicts: dict) -> bytes:
+        """The state with the judge's verdicts on this story's sentence pairs."""
+        data = {"version": 1, "dups": self.dups.dumps(), "aligned": self.aligned,
+                "verdicts": [[a, b, float(p)] for (a, b), p in verdicts.items()]}
+        return zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 3)
+
+    @classmethod
+    def loads_story(cls, blob: Optional[bytes], cfg: Optional[ProvenanceConfig] = None
+                    ) -> tuple["ProvenanceState", dict]:
+        """State and verdicts from :meth:`dumps_story` (fresh ones if absent or unreadable)."""
+        try:
+            state = cls.loads(blob, cfg)
+            verdicts = {(a, b): p for a, b, p in json.loads(zlib.decompress(blob)).get("verdicts", [])} if blob else {}
+            return state, verdicts
+        except (ValueError, KeyError, TypeError, zlib.error):
+            return cls(cfg), {}
+
     @classmethod
     def load(cls, store, cfg: Optional[ProvenanceConfig] = None) -> "ProvenanceState":
         """The state persisted in ``store``; a fresh one if absent or saved by another version."""
@@ -664,7 +681,7 @@ def source_groups(stories: list[Story], reuse: list[Reuse], rep: dict[str, str],
 def update_provenance(store, articles: Optional[list[Article]] = None, stories: Optional[list[Story]] = None,
                       cache: Optional[dict] = None,
                       cfg: Optional[ProvenanceConfig] = None) -> tuple[list[Reuse], list[SourceGroup]]:
-    """Run provenance over the store, reusing and then saving its persisted state."""
+    """Provenance over the whole store in one pass (for scripts; the engine runs it per story)."""
     articles = store.articles() if articles is None else articles
     if stories is None:
         stories = store.get_records("stories", Story)
@@ -675,33 +692,35 @@ def update_provenance(store, articles: Optional[list[Article]] = None, stories: 
     return reuse, groups
 
 
-@stage("provenance", needs=("stories",), adds={"reuse": Reuse, "source_groups": SourceGroup})
+STORY_STATE = "provenance"  # the per-story state: aligned pairs, judge verdicts, near-duplicate index
+
+
+@stage("provenance", needs=("stories", "sentence_vectors"), adds={"reuse": Reuse, "source_groups": SourceGroup})
 def provenance_stage(analysis: Analysis) -> dict[str, list]:
-    """Pipeline stage: duplicates, sentence-aligned reuse and independent source groups."""
-    reuse, groups = update_provenance(analysis.store, analysis.articles, analysis.get("stories"), analysis.cache)
+    """Pipeline stage: duplicates, sentence-aligned reuse and independent source groups of one story.
+
+    What was aligned and judged before is read from the story's state, so a story that
+    gains an article only aligns the new pairs.
+    """
+    from .judge import CACHE_KEY as JUDGE_KEY
+    state, verdicts = ProvenanceState.loads_story(analysis.state.get(STORY_STATE))
+    analysis.cache.setdefault(JUDGE_KEY, {}).update(verdicts)
+    stories = analysis.get("stories") or [Story(id="all", label="", article_ids=[a.id for a in analysis.articles])]
+    reuse, groups, state = find_provenance(analysis.articles, stories, state, analysis.cache)
+    analysis.state_out[STORY_STATE] = state.dumps_story(analysis.cache.get(JUDGE_KEY, {}))
     return {"reuse": reuse, "source_groups": groups}
 
 
 def story_provenance(store, story_id: str) -> dict[str, Any]:
-    """Provenance of one story (a unique id prefix is enough), with aligned sentence texts."""
-    from .errors import NotFound
-    from .stories import refresh_stories
-    stories = store.get_records("stories", Story) or refresh_stories(store)
-    matches = [s for s in stories if s.id.startswith(story_id)]
-    if len(matches) != 1:
-        what = "no story" if not matches else "more than one story"
-        raise NotFound(f"{what} matches id {story_id!r} in {store.path}; list ids with `storydesk stories`")
-    story = matches[0]
-    articles = store.articles()
-    by_id = {a.id: a for a in articles}
-    state = ProvenanceState.load(store)
-    reuse, groups, state = find_provenance(articles, [story], state)
-    with store.transaction():
-        store.put_state(STATE_NAME, state.dumps())
-    inside = set(story.article_ids)
+    """Stored provenance of one story (a unique id prefix is enough), with aligned sentence texts."""
+    from .queries import find_story
+    story = find_story(store, story_id)
+    reuse = store.get_records("reuse", Reuse, story_id=story.id)
+    groups = store.get_records("source_groups", SourceGroup, story_id=story.id)
+    by_id = {a.id: a for a in store.articles(story.article_ids)}
     rows = []
     for r in reuse:
-        if r.source_id not in inside or r.derived_id not in inside:
+        if r.source_id not in by_id or r.derived_id not in by_id:
             continue
         src, der = by_id[r.source_id].text, by_id[r.derived_id].text
         pairs = [{"similarity": al.similarity, "source_span": list(al.source_span),

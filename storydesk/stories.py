@@ -400,34 +400,48 @@ def load_index(store, cfg: Optional[ClusterConfig] = None) -> StoryIndex:
         return StoryIndex(cfg)
 
 
-def update_stories(store, articles: Optional[list[Article]] = None,
-                   cfg: Optional[ClusterConfig] = None) -> list[Story]:
-    """Add the store's unassigned articles to the persisted index; return all stories."""
-    articles = store.articles() if articles is None else articles
+def update_stories(store, progress=None, cfg: Optional[ClusterConfig] = None) -> list[Story]:
+    """Stream the store's unassigned articles (arrival order) into the persisted index.
+
+    Returns the stories that gained articles. Only the new articles are read.
+    """
     index = load_index(store, cfg)
-    fresh = [a for a in articles if a.id not in index.assigned]
-    cluster_articles(fresh, index)
+    fresh = [i for i in store.article_ids() if i not in index.assigned]
+    touched: dict[str, None] = {}
+    for start in range(0, len(fresh), 200):
+        batch = store.articles(fresh[start:start + 200])
+        for article in batch:
+            touched[index.add(article)] = None
+        if progress is not None:
+            progress.update(len(batch))
     if fresh:
         with store.transaction():
             store.put_state(STATE_NAME, index.dumps())
-    return index.records(alive={a.id for a in articles})
+    return [s for s in index.records() if s.id in touched]
 
 
 def refresh_stories(store, cfg: Optional[ClusterConfig] = None) -> list[Story]:
-    """Assign new articles, save the stories as records, and return them."""
-    stories = update_stories(store, cfg=cfg)
-    store.replace_records("stories", stories)
+    """Assign new articles, store every story as a record, and return them all (for scripts)."""
+    update_stories(store, cfg=cfg)
+    return _save_all(store, load_index(store, cfg).records())
+
+
+def _save_all(store, stories: list[Story]) -> list[Story]:
+    with store.transaction():
+        for story in stories:
+            store.put_records("stories", [story], story_id=story.id)
     return stories
 
 
 def recluster(store, cfg: Optional[ClusterConfig] = None) -> list[Story]:
-    """Forget the stored stories and cluster every article again, in arrival order."""
+    """Forget the stored stories and their analysis; cluster every article again, in arrival order."""
     with store.transaction():
         store.put_state(STATE_NAME, b"")  # an empty state means "start over"
+        store.forget_analysis()
     return refresh_stories(store, cfg)
 
 
-@stage("stories", needs=("articles",), adds={"stories": Story})
-def stories_stage(analysis: Analysis) -> dict[str, list[Story]]:
-    """Pipeline stage: incremental story assignment for every stored article."""
-    return {"stories": update_stories(analysis.store, analysis.articles)}
+@stage("stories", scope="store", adds={"stories": Story})
+def stories_stage(store, progress=None) -> dict[str, list[Story]]:
+    """Store stage: assign the articles new to the store to stories (existing or new)."""
+    return {"stories": update_stories(store, progress)}
