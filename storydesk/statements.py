@@ -35,7 +35,7 @@ class StatementConfig:
     floor: float = 0.62  # every pair inside a group at least this close (complete linkage)
     min_words: int = 6  # shorter sentences state too little to corroborate
     max_sentences: int = 60  # sentences per article considered
-    overlap: float = 0.3  # word overlap (outside the differing words) for a contradiction
+    overlap: float = 0.5  # word overlap of the two sentences (of the shorter) for a contradiction
 
 
 _NUMBER = re.compile(r"\b\d[\d,.]*\b")
@@ -108,13 +108,16 @@ def contradictions(cites: list[Citation], by_id: dict[str, Article], origin: dic
                    cfg: Optional[StatementConfig] = None) -> list[Contradiction]:
     """Pairs of the group's sentences (different source groups) that disagree in words."""
     cfg = cfg or StatementConfig()
-    out = []
+    out, seen = [], set()
     for n, x in enumerate(cites):
         for y in cites[n + 1:]:
-            if origin.get(x.article_id, x.article_id) == origin.get(y.article_id, y.article_id):
+            ox, oy = origin.get(x.article_id, x.article_id), origin.get(y.article_id, y.article_id)
+            if ox == oy:
                 continue
             found = disagreement(_text(by_id, x), _text(by_id, y), cfg)
-            if found:
+            key = (frozenset((ox, oy)), found)
+            if found and key not in seen:  # copies of one source repeat it: show it once
+                seen.add(key)
                 out.append(Contradiction(kind=found[0], detail=found[1], a=x, b=y))
     return out
 
@@ -153,6 +156,8 @@ def _names_differ(a: str, b: str, vocab: dict) -> Optional[tuple[str, str]]:
     def names(text: str) -> dict[str, str]:
         out = {}
         for m in _NAME.finditer(text):
+            if m.group(1).casefold() in vocab["date_words"]:
+                continue
             before = text[:m.start()].split()[-1:]
             kind = "place" if before and before[0].casefold() in vocab["place_prepositions"] else "actor"
             out[m.group(1)] = kind
