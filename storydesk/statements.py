@@ -190,5 +190,8 @@ def statements_stage(analysis) -> dict[str, list[StatementGroup]]:
     groups = analysis.get("source_groups")
     out = []
     for story in analysis.get("stories"):
-        out += group_statements(story, analysis.articles, groups, embed=lambda t: embed(t, analysis.cache))
+        try:
+            out += group_statements(story, analysis.articles, groups, embed=lambda t: embed(t, analysis.cache))
+        except Exception as exc:  # a bad story must not stop the batch
+            analysis.fail(exc, story.article_ids[0] if story.article_ids else story.id)
     return {"statements": out}
