@@ -192,8 +192,10 @@ def score_copies(reuse, groups, stories, truth) -> dict[str, float]:
     for g in groups:
         n_groups[g.story_id] = n_groups.get(g.story_id, 0) + 1
     exact = sum(1 for s in stories if n_groups.get(s.id, 0) == len({truth[a] for a in s.article_ids}))
+    unrelated = sum(1 for s in stories for n, a in enumerate(s.article_ids) for b in s.article_ids[:n]
+                    if truth[a] != truth[b])
     return {"edges": len(got), "edge_p": len(right) / len(got) if got else 1.0, "edge_r": len(found) / len(copies),
-            "direction_right": direction, "copies": len(copies), "false_edges": len(got - right),
+            "direction_right": direction, "copies": len(copies), "false_edges": len(got - right), "unrelated_pairs": unrelated,
             "stories_count_exact": exact, "stories": len(stories)}
 
 
@@ -209,7 +211,8 @@ def check_copies(show: bool = False) -> dict[str, float]:
     m = score_copies(reuse, groups, stories, truth)
     print(f"copies: {len(articles) - m['copies']} independent ECB+ reports of {len(stories)} events + "
           f"{m['copies']} copies ({', '.join(COPY_KINDS)} in turn); {secs:.0f} s wall, {cpu:.0f} s CPU")
-    print(f"  reuse edges: {m['edges']}, precision {m['edge_p']:.3f} ({m['false_edges']} false), recall "
+    print(f"  reuse edges: {m['edges']}, precision {m['edge_p']:.3f} ({m['false_edges']} false among "
+          f"{m['unrelated_pairs']} pairs of different origin), recall "
           f"{m['edge_r']:.3f}; direction right {m['direction_right']}/{m['copies']}; independent-source count "
           f"exact in {m['stories_count_exact']}/{m['stories']} stories")
     for r in reuse:

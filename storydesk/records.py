@@ -398,3 +398,25 @@ class IngestedRecord(Record):
     path: str
     article_id: str  # the article it became (added then, or already present)
     entry: Optional[int] = None
+
+
+@dataclass
+class Contradiction(Record):
+    """Two sentences of one statement group that disagree, both cited."""
+
+    kind: str  # figure | actor | place | date | negation
+    detail: str  # what differs: "38 / 31", "Qassemi / Remek", "not"
+    a: Citation
+    b: Citation
+
+
+@dataclass
+class StatementGroup(Record):
+    """Sentences of one story's articles that say the same thing, counted by independent sources."""
+
+    id: str
+    story_id: str
+    text: str  # the first member sentence, verbatim
+    citations: list[Citation] = field(default_factory=list)
+    independent_support: int = 1  # distinct source groups among the citing articles
+    contradictions: list[Contradiction] = field(default_factory=list)

@@ -8,6 +8,17 @@ who, where and when, not the word "earthquake". The article joins the story
 whose centroid it is most similar to, if that similarity clears a threshold, or
 starts a new story.
 
+Time bounds a story. A dated article may join only a story whose dated members
+span days within ``window_days`` (3) of its own: the window is the story's first
+to last day widened by 3 days on each side, so it follows a developing story as
+long as coverage continues, and closes after a lull. Shared names are evidence
+of one event only inside that window: a recurring actor months later starts a new
+story. Two exceptions, both stated in :class:`ClusterConfig`: an article whose
+page date is more than ``suspect_days`` (30) after the newest date in the stream
+(likely a wrong date) may join a story outside its window at ``far_threshold``
+(0.45, far above the usual 0.12); an undated article (or a story without dated
+members) is windowed by arrivals instead (the story took one of the last 5,000).
+
 Candidates come from an inverted index (term -> stories whose centroid holds
 it), read only for the article's strongest terms and only for the most recently
 updated stories of each term, so adding one article costs about the same with
@@ -62,12 +73,13 @@ class ClusterConfig:
     # Time: a dated article joins only a story whose dated members lie within
     # ``window_days`` of its day (the window follows the story: it spans the story's
     # first to last day, widened by ``window_days`` on each side). An article whose
-    # date is out of step with the stream (more than ``window_days`` after the newest
+    # date is out of step with the stream (more than ``suspect_days`` after the newest
     # date stored: its page date is likely wrong) may still join a story outside its
     # window if its content matches far better (``far_threshold``). An undated
     # article, or a story with no dated member, has a wider window counted in
     # arrivals: the story must have taken one of the last ``undated_window`` arrivals.
     window_days: int = 3
+    suspect_days: int = 30
     far_threshold: float = 0.45
     undated_window: int = 5000
 
@@ -182,8 +194,6 @@ class StoryIndex:
         best, score = self._best(vec, day)
         if best is None or score < self.cfg.threshold:
             best = self._name_match(vec, names, article.published)
-        if day is not None:
-            self.newest = max(self.newest or day, day)
         if best is None:
             best = _Story(id=content_id("s", article.id))
             self.stories[best.id] = best
@@ -207,7 +217,7 @@ class StoryIndex:
         day is out of step with the stream and only at ``far_threshold`` (a page
         date can be wrong; content that close is not)."""
         suspect = day is not None and self.newest is not None and \
-            day > self.newest + timedelta(days=self.cfg.window_days)
+            day > self.newest + timedelta(days=self.cfg.suspect_days)
         scores: dict[str, float] = {}
         query = sorted(vec.items(), key=lambda kv: (-kv[1], kv[0]))[: self.cfg.query_terms]
         for term, _ in query:
@@ -279,6 +289,8 @@ class StoryIndex:
         story.members.append(article.id)
         story.last_arrival = self.arrivals
         self.assigned[article.id] = story.id
+        if _day(article.published) is not None:
+            self.newest = max(self.newest or _day(article.published), _day(article.published))
         if article.published:
             day = article.published
             story.first_seen = min(story.first_seen or day, day)

@@ -233,3 +233,75 @@ def test_index_saved_by_another_version_is_rebuilt_not_fatal(tmp_path):
         again = refresh_stories(store)
     assert [s.article_ids for s in again] == [s.article_ids for s in first]
     assert [s.id for s in again] == [s.id for s in first]
+
+
+# -- stories bounded in time --------------------------------------------------------
+# One invented minister in three separate events, months apart: a recurring actor is not an event.
+MINISTER = [
+    ("2024-02-05", "Minister Orla Fenwright opens Castavia rail link",
+     "Transport Minister Orla Fenwright opened the Velmora rail link in Castavia on Monday, "
+     "promising faster trains between Velmora and the coast."),
+    ("2024-02-06", "Fenwright hails Velmora rail link",
+     "Orla Fenwright, Castavia's transport minister, said the Velmora rail link would carry "
+     "trains to the coast in under an hour."),
+    ("2024-06-11", "Minister Orla Fenwright faces Castavia rail strike",
+     "Transport Minister Orla Fenwright met rail unions in Castavia on Tuesday as a strike halted "
+     "trains between Velmora and the coast."),
+    ("2024-06-12", "Fenwright talks fail as Velmora trains stay idle",
+     "Talks between Orla Fenwright, Castavia's transport minister, and the rail unions failed, "
+     "leaving trains between Velmora and the coast idle."),
+]
+
+
+def test_recurring_actor_months_apart_is_two_stories():
+    arts = [make(title, text, outlet=f"O{n}", published=day) for n, (day, title, text) in enumerate(MINISTER)]
+    # The stream goes on between the two events (other stories, dated in step).
+    days = ["2024-02-20", "2024-03-05", "2024-03-20", "2024-04-04", "2024-04-19", "2024-05-04", "2024-05-19",
+            "2024-06-03", "2024-06-10"]
+    between = [make(*QUAKE_B[n % 3], outlet=f"F{n}", published=day) for n, day in enumerate(days)]
+    index = cluster_articles(arts[:2] + between + arts[2:])
+    got = [index.assigned[a.id] for a in arts]
+    assert got[0] == got[1] and got[2] == got[3]
+    assert got[0] != got[2]
+    # Undated, the same four articles are judged on content alone and merge: dates make the split.
+    undated = [make(title, text, outlet=f"O{n}") for n, (_, title, text) in enumerate(MINISTER)]
+    index = cluster_articles(undated)
+    assert len({index.assigned[a.id] for a in undated}) == 1
+
+
+def test_window_follows_the_story():
+    # Daily coverage keeps a story open for weeks; a gap longer than the window closes it.
+    days = ["2024-03-01", "2024-03-03", "2024-03-06", "2024-03-09", "2024-03-12"]
+    arts = [make(f"{QUAKE_A[n % 3][0]} ({n})", QUAKE_A[n % 3][1], outlet=f"O{n}", published=d)
+            for n, d in enumerate(days)]
+    late = make("Velmora, one year on", QUAKE_A[0][1] + " A year later.", outlet="Late", published="2025-03-01")
+    filler = make(*ELECTION[0], outlet="F", published="2025-02-27")  # the stream has reached 2025
+    index = cluster_articles(arts + [filler, late])
+    assert len({index.assigned[a.id] for a in arts}) == 1
+    assert index.assigned[late.id] != index.assigned[arts[0].id]
+
+
+def test_a_page_date_out_of_step_with_the_stream_may_join_on_close_content():
+    # A page date months after everything stored (a wrong date) joins the story its content
+    # matches closely; the same article dated within the stream but outside the window does not.
+    arts = [make(*QUAKE_A[n], outlet=f"O{n}", published=f"2025-03-0{n + 1}") for n in range(3)]
+    text = QUAKE_A[0][1] + " " + QUAKE_A[1][1]
+    wrong = make("Velmora quake", text, outlet="Wrong", published="2026-01-15")
+    index = cluster_articles(arts + [wrong])
+    assert index.assigned[wrong.id] == index.assigned[arts[0].id]
+    filler = make("Tollvar vote", ELECTION[0][1], outlet="F", published="2025-08-01")
+    outside = make("Velmora quake", text, outlet="Outside", published="2025-07-20")
+    index = cluster_articles(arts + [filler, outside])
+    assert index.assigned[outside.id] != index.assigned[arts[0].id]
+
+
+def test_undated_articles_join_only_recently_active_stories():
+    from storydesk.stories import ClusterConfig
+    first = make(*QUAKE_A[0], outlet="A")
+    others = [make(f"Item {n}", f"Zorvath ledger entry number {n} filed by clerk Q{n}x in Brisco.", outlet="B")
+              for n in range(5)]
+    again = make(*QUAKE_A[1], outlet="C")
+    index = cluster_articles([first] + others + [again], cfg=ClusterConfig(undated_window=3))
+    assert index.assigned[again.id] != index.assigned[first.id]
+    index = cluster_articles([first] + others + [again], cfg=ClusterConfig(undated_window=50))
+    assert index.assigned[again.id] == index.assigned[first.id]

@@ -1,0 +1,85 @@
+"""Statement groups: same statement across outlets grouped, support by source groups, contradictions."""
+from __future__ import annotations
+
+import numpy as np
+
+from storydesk.records import Article, Source, SourceGroup, StatementGroup, Story
+from storydesk.statements import disagreement, group_statements, support_index, support_of
+from storydesk.text import words
+
+VOCAB: dict[str, int] = {}
+
+
+def bag_embed(texts):
+    """A stand-in sentence model: normalised bags of words (same words, same meaning)."""
+    rows = []
+    for t in texts:
+        v = np.zeros(512, dtype=np.float32)
+        for w in words(t.casefold()):
+            v[VOCAB.setdefault(w, len(VOCAB) % 512)] += 1
+        rows.append(v / (np.linalg.norm(v) or 1))
+    return np.stack(rows)
+
+
+def art(aid: str, text: str) -> Article:
+    return Article(id=aid, source=Source(format="txt"), text=text, language="en")
+
+
+ARTS = [
+    art("a", "The Brezna Dam failed overnight and flooded the town of Quellmoor. "
+             "Rescuers searched the flooded streets of Quellmoor for survivors on Monday."),
+    art("b", "The Brezna Dam failed overnight and flooded the whole town of Quellmoor. "
+             "A choir sang in the school gym where families slept on camping mats."),
+    art("c", "The Brezna Dam failed overnight and flooded the town of Quellmoor. "
+             "Rescuers searched the flooded streets of Quellmoor for survivors on Tuesday."),
+]
+STORY = Story(id="s1", label="Brezna", article_ids=["a", "b", "c"])
+
+
+def test_groups_count_independent_source_groups():
+    independent = [SourceGroup("s1", x, [x]) for x in "abc"]
+    groups = group_statements(STORY, ARTS, independent, embed=bag_embed)
+    dam = next(g for g in groups if "Brezna" in g.text)
+    assert {c.article_id for c in dam.citations} == {"a", "b", "c"}
+    assert dam.independent_support == 3
+    # b copies a: the two count once.
+    copied = [SourceGroup("s1", "a", ["a", "b"]), SourceGroup("s1", "c", ["c"])]
+    dam = next(g for g in group_statements(STORY, ARTS, copied, embed=bag_embed) if "Brezna" in g.text)
+    assert dam.independent_support == 2
+    index = support_index(groups)
+    c = dam.citations[0]
+    assert support_of(index, c.article_id, c.span) == 3
+    assert support_of(index, "b", (999, 1000)) == 1
+    assert StatementGroup.from_dict(dam.to_dict()) == dam
+
+
+def test_unrelated_sentences_stay_apart_and_a_changed_day_is_flagged():
+    groups = group_statements(STORY, ARTS, [SourceGroup("s1", x, [x]) for x in "abc"], embed=bag_embed)
+    assert not any("choir" in g.text for g in groups)
+    search = next(g for g in groups if "Rescuers" in g.text)
+    assert [(x.kind, x.detail) for x in search.contradictions] == [("date", "monday / tuesday")]
+    assert {search.contradictions[0].a.article_id, search.contradictions[0].b.article_id} == {"a", "c"}
+
+
+def test_kinds_of_disagreement():
+    assert disagreement("Officials said 17 people died in Selm District.",
+                        "Officials said 23 people died in Selm District.")[0] == "figure"
+    assert disagreement("Boats reached Hesk and two neighbouring hamlets on the river.",
+                        "Boats reached Hesk and four neighbouring hamlets on the river.")[0] == "figure"
+    assert disagreement("The embankment passed its last review, the authority said.",
+                        "The embankment had not passed its last review, the authority said.")[0] == "negation"
+    assert disagreement("Army helicopters were sent from Dravik to lift residents from rooftops.",
+                        "Army helicopters were sent from Hesk to lift residents from rooftops.") == (
+        "place", "Dravik / Hesk")
+    assert disagreement("The water came faster than predicted, said engineer Farid Qassemi.",
+                        "The water came faster than predicted, said commander Jonas Remek.")[0] == "actor"
+    assert disagreement("The dam failed overnight in the valley.", "The dam failed overnight in the valley.") is None
+    # Two different statements are not a contradiction, whatever their figures.
+    assert disagreement("Officials said 17 people died.", "The hall holds about 700 camp beds tonight.") is None
+
+
+def test_empty_and_non_english_do_not_crash():
+    story = Story(id="s2", label="x", article_ids=["e", "f", "missing"])
+    arts = [art("e", ""), Article(id="f", source=Source("txt"), text="Le barrage a cédé mardi soir à Lorrin.",
+                                  language="fr")]
+    assert group_statements(story, arts, [], embed=bag_embed) == []
