@@ -352,3 +352,15 @@ def test_browser_session_api_posts_need_the_csrf_header(built):
                 headers={"X-CSRF-Token": token})
     assert ok.status_code == 202
     assert c.app.state.jobs.wait(60)
+
+
+def test_same_origin_browser_posts_pass_and_cross_site_ones_fail(built):
+    c = make_client(built[0])
+    token = _csrf(c)
+    files = {"files": ("a.txt", b"Some text about a council meeting in Oskarby that ran late.", "text/plain")}
+    same = c.post("/add/upload", files=files, data={"csrf": token}, follow_redirects=False,
+                  headers={"Sec-Fetch-Site": "same-origin", "Origin": "null"})
+    assert same.status_code == 303
+    other = c.post("/add/upload", files=files, data={"csrf": token}, headers={"Sec-Fetch-Site": "cross-site"})
+    assert other.status_code == 403
+    assert c.app.state.jobs.wait(60)
