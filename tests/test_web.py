@@ -132,6 +132,8 @@ def test_update_mode_link_and_page(client, ids):
     assert 'id="since-link"' in first.text
     since = client.get(f"/stories/{ids['story']}?since=2031-03-16")
     assert since.status_code == 200 and "new since" in since.text
+    again = client.get(f"/stories/{ids['story']}")  # the cookie remembers the newest article seen
+    assert f"/stories/{ids['story']}?since=2031-03-18" in again.text and "your last visit" in again.text
 
 
 def test_article_page_marks_spans_and_links_reuse(client, ids):

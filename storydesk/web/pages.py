@@ -114,8 +114,9 @@ def story(request: Request, story_id: str, since: Optional[str] = None):
     row = next(r for r in snap.stories if r.id == sid)
     response = page(request, "story.html", title=view.label, view=view, sections=parts, row=row, since=since,
                     last_visit=last_visit, notes=view.notes, provenance=provenance_svg(view))
-    response.set_cookie(seen_cookie, dt.date.today().isoformat(), max_age=400 * 86400, samesite="strict",
-                        httponly=True)
+    # Remember the newest article the reader has seen: "new since my last visit" is what was published after it.
+    newest = (row.last_seen or "")[:10] or dt.date.today().isoformat()
+    response.set_cookie(seen_cookie, newest, max_age=400 * 86400, samesite="strict", httponly=True)
     return response
 
 
