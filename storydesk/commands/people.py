@@ -6,16 +6,11 @@ adds ``entities_cmd`` and ``quotes_cmd`` to the CLI group.
 from __future__ import annotations
 
 import json
-import os
 
 import click
 
-from ..store import SQLiteStore
-
-_DB = click.option("--db", default=lambda: os.environ.get("STORYDESK_DB", "storydesk.db"),
-                   show_default="./storydesk.db or $STORYDESK_DB", help="SQLite store to use.")
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-_STORY = click.option("--story", "story_id", default=None, help="Only this story (id or unique id prefix).")
+from .options import db_option as _DB, json_option as _JSON, open_db, story_option as _STORY
+from ..sanitize import echo, echo_json, secho
 
 
 @click.command("entities")
@@ -24,22 +19,22 @@ _STORY = click.option("--story", "story_id", default=None, help="Only this story
 @_JSON
 def entities_cmd(story_id, db, as_json) -> None:
     """People, organisations and places, with their name variants and roles."""
-    from ..entities import list_entities
+    from ..queries import entities
 
-    with SQLiteStore(db) as store:
-        found = list_entities(store, story_id=story_id)
+    with open_db(db) as store:
+        found = entities(store, story_id=story_id)
     if as_json:
-        click.echo(json.dumps([e.to_dict() for e in found], indent=2, ensure_ascii=False))
+        echo_json(json.dumps([e.to_dict() for e in found], indent=2, ensure_ascii=False))
         return
     for e in found:
         articles = len({m.article_id for m in e.mentions})
         line = f"{e.type:<6} {e.name}  ({len(e.mentions)} mentions in {articles} articles)"
-        click.echo(line)
+        echo(line)
         if e.variants:
-            click.echo(f"       also: {', '.join(e.variants[:8])}")
+            echo(f"       also: {', '.join(e.variants[:8])}")
         if e.roles:
-            click.echo(f"       roles: {'; '.join(e.roles[:4])}")
-    click.echo(f"{len(found)} entities")
+            echo(f"       roles: {'; '.join(e.roles[:4])}")
+    echo(f"{len(found)} entities")
 
 
 @click.command("quotes")
@@ -49,20 +44,20 @@ def entities_cmd(story_id, db, as_json) -> None:
 @_JSON
 def quotes_cmd(speaker, story_id, db, as_json) -> None:
     """Quotes with their speakers, and how other outlets quote the same words."""
-    from ..quotes import list_quotes
+    from ..queries import quotes
 
-    with SQLiteStore(db) as store:
-        found = list_quotes(store, speaker=speaker, story_id=story_id)
+    with open_db(db) as store:
+        found = quotes(store, speaker=speaker, story_id=story_id)
     if as_json:
-        click.echo(json.dumps([q.to_dict() for q in found], indent=2, ensure_ascii=False))
+        echo_json(json.dumps([q.to_dict() for q in found], indent=2, ensure_ascii=False))
         return
     for q in found:
         who = q.speaker.text if q.speaker else "(no speaker found)"
         text = q.text if len(q.text) <= 160 else q.text[:157] + "..."
-        click.echo(f"[{q.kind}] {who}{' ' + q.cue if q.cue else ''}: \u201c{text}\u201d  ({q.article_id} {q.span[0]}-{q.span[1]})")
+        echo(f"[{q.kind}] {who}{' ' + q.cue if q.cue else ''}: \u201c{text}\u201d  ({q.article_id} {q.span[0]}-{q.span[1]})")
         for m in q.matches:
-            click.echo(f"    {m.relation} vs {m.quote_id}{': ' + m.diff if m.diff else ''}")
+            echo(f"    {m.relation} vs {m.quote_id}{': ' + m.diff if m.diff else ''}")
         for f in q.flags:
             if f.kind not in ("no_speaker",):
-                click.echo(f"    flag {f.kind}: {f.detail}")
-    click.echo(f"{len(found)} quotes")
+                echo(f"    flag {f.kind}: {f.detail}")
+    echo(f"{len(found)} quotes")

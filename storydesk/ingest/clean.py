@@ -57,8 +57,11 @@ class _Rules:
         self.dateline_only = re.compile(data["dateline_only_pattern"])
         self.dateline_wire = re.compile(data["dateline_wire_pattern"])
         keys = "|".join(re.escape(k) for k in data["leading_metadata_keys"])
-        self.meta_line = re.compile(rf"^\s*({keys})\s*:\s*(.+?)\s*$", re.I)
-        self.meta_date = re.compile(r"^\s*(?:date|published)\s*:?\s*(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?Z?)?)\b\s*", re.I)
+        # "(\S(?:.*\S)?)\s*$", not "(.+?)\s*$": the lazy form re-scanned the trailing spaces at every
+        # character, quadratic on a line with a long run of spaces.
+        self.meta_line = re.compile(rf"^\s*({keys})\s*:\s*(\S(?:.*\S)?)\s*$", re.I)
+        # No "^": it is matched at a position (``match(text, pos)``), where "^" would never match.
+        self.meta_date = re.compile(r"\s*(?:date|published)\s*:?\s*(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?Z?)?)\b\s*", re.I)
 
 
 @functools.lru_cache(maxsize=1)
@@ -99,22 +102,31 @@ def clean_text(text: str, *, find_title: bool = True) -> Cleaned:
 
 
 def _leading_metadata(text: str, out: Cleaned) -> str:
-    """Read ``date 2023-11-11`` / ``key: value`` header lines as metadata."""
+    """Read ``date 2023-11-11`` / ``key: value`` header lines as metadata.
+
+    Works with a position into ``text``: cutting the text after every header line copied it
+    once per line (quadratic in a file of thousands of "title:" lines).
+    """
     r = rules()
+    pos = 0
     while True:
-        m = r.meta_date.match(text)
+        m = r.meta_date.match(text, pos)
         if m and m.group(1):
             out.published = m.group(1).replace(" ", "T")
             out.removed.append(Removal(m.group(0).strip(), "metadata_line"))
-            text = text[m.end():]
+            pos = m.end()
             continue
-        first, _, rest = text.lstrip("\n").partition("\n")
+        while pos < len(text) and text[pos] == "\n":
+            pos += 1
+        eol = text.find("\n", pos)
+        eol = len(text) if eol < 0 else eol
+        first = text[pos:eol]
         meta = r.meta_line.match(first)
         if not meta:
-            return text
+            return text[pos:]
         _apply_meta(meta.group(1).lower(), meta.group(2), out)
         out.removed.append(Removal(first.strip(), "metadata_line"))
-        text = rest
+        pos = eol + 1
 
 
 def _apply_meta(key: str, value: str, out: Cleaned) -> None:
@@ -167,7 +179,7 @@ def _line_reason(text: str, r: _Rules, out: Cleaned, lines: list[_Line], i: int)
     if i >= len(lines) - 3 and (m := r.source_credit.match(text)):
         out.outlet = out.outlet or m.group(1).strip()
         return "source_credit"
-    if (m := r.byline.match(text)) and len(text.split()) <= 12:
+    if len(text.split()) <= 12 and (m := r.byline.match(text)):  # short lines only: a byline is short
         _read_byline(m.group(1), lines, i, out)
         return "byline"
     if any(p.match(text) for p in r.teaser_date):

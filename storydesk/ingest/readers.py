@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, Union
 
 from .. import errors
 from ..records import Flag, Removal
-from ..text import load_data, normalise
-from .dates import iso_date, struct_to_iso
+from ..text import load_data, normalise, scrub_surrogates
+from .dates import iso_date, struct_to_iso, year_in_text
 from .detect import decode
 
 _BLOCK_TAGS = {"p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "br", "tr", "td", "th",
@@ -23,6 +24,11 @@ _BLOCK_TAGS = {"p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
 # On a whole page, links and spans in menus are separate pieces of chrome; inside article text they are inline.
 _PAGE_TAGS = _BLOCK_TAGS | {"a", "span", "time", "label"}
 _INVISIBLE = "//script|//style|//noscript|//template|//svg|//head|//iframe|//object"
+# Characters XML (and so lxml) refuses: C0 controls other than tab/newline/CR, lone surrogates,
+# U+FFFE/U+FFFF; also numeric references to them ("&#11;"). One form feed must not lose a page.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
+MAX_JSON_DEPTH = 200
 
 
 @dataclass
@@ -47,11 +53,40 @@ class RawDoc:
 Yield = Iterator[Union[RawDoc, errors.IngestError]]
 
 
+def scrub_doc(doc: RawDoc) -> RawDoc:
+    """Every string of ``doc`` storable: lone surrogates become U+FFFD, and the article says so."""
+    fields = ("body", "url", "title", "outlet", "published", "wire", "language")
+    values = {f: getattr(doc, f) for f in fields}
+    bad = [f for f, v in values.items() if isinstance(v, str) and v != scrub_surrogates(v)]
+    bad += ["authors"] if any(a != scrub_surrogates(a) for a in doc.authors) else []
+    if not bad:
+        return doc
+    for f in fields:
+        if isinstance(values[f], str):
+            setattr(doc, f, scrub_surrogates(values[f]))
+    doc.authors = [scrub_surrogates(a) for a in doc.authors]
+    doc.flags = doc.flags + [Flag("invalid_unicode", f"lone surrogate escapes in {', '.join(bad)} replaced "
+                                                     "with U+FFFD")]
+    return doc
+
+
 def read_text(path: str, data: bytes, **_: Any) -> Yield:
     text, flags = decode(path, data)
     if not text.strip():
         raise errors.EmptyInput(path)
     yield RawDoc("text", text, flags=flags)
+
+
+def xml_safe(html: str) -> str:
+    """``html`` with every character XML cannot hold (raw or as ``&#NN;``) turned into a space."""
+    return _NOT_XML.sub(" ", _CHAR_REF.sub(_char_ref, html)) if _NOT_XML.search(html) or "&#" in html else html
+
+
+def _char_ref(m: re.Match) -> str:
+    code = int(m.group(1), 16) if m.group(1) else int(m.group(2))
+    bad = code > 0x10FFFF or (code < 32 and code not in (9, 10, 13)) or 0xD800 <= code <= 0xDFFF \
+        or code in (0xFFFE, 0xFFFF)
+    return " " if bad else m.group()
 
 
 def read_html(path: str, data: bytes, url: Optional[str] = None, **_: Any) -> Yield:
@@ -68,6 +103,7 @@ def html_document(path: str, html: str, url: Optional[str] = None, fmt: str = "h
     import trafilatura
     from htmldate import find_date
 
+    html = xml_safe(html)
     extracted = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False,
                                             include_tables=False, deduplicate=False)
     text = getattr(extracted, "text", None) if extracted is not None else None
@@ -78,10 +114,10 @@ def html_document(path: str, html: str, url: Optional[str] = None, fmt: str = "h
     flags = []
     if "</html" not in html[-2000:].lower() and "</body" not in html[-4000:].lower():
         flags.append(Flag("truncated_html", "the page ends before </body></html>; text may be incomplete"))
-    published = iso_date(find_date(html, original_date=True, extensive_search=False, url=url) or meta.date)
+    found = find_date(html, original_date=True, extensive_search=False, url=url) or meta.date
     return RawDoc(fmt, text, is_html=False, url=meta.url or url, title=meta.title, outlet=meta.sitename,
-                  authors=_split_authors(meta.author), published=published, language=meta.language,
-                  flags=flags, removed=_outside_main(html, text))
+                  authors=_split_authors(meta.author), published=iso_date(found), language=meta.language,
+                  flags=flags + _date_flag(found), removed=_outside_main(html, text))
 
 
 def visible_lines(html: str, blocks: frozenset | set = _PAGE_TAGS) -> list[str]:
@@ -89,7 +125,7 @@ def visible_lines(html: str, blocks: frozenset | set = _PAGE_TAGS) -> list[str]:
     from lxml import etree, html as lhtml
 
     try:
-        tree = lhtml.fromstring(html)
+        tree = lhtml.fromstring(xml_safe(html))
     except (etree.ParserError, ValueError):
         return []
     for node in tree.xpath(_INVISIBLE):
@@ -156,7 +192,7 @@ def read_json(path: str, data: bytes, field_map: Optional[dict] = None, **_: Any
     if not text.strip():
         raise errors.EmptyInput(path)
     try:
-        value = json.loads(text)
+        value = load_json(path, text)
     except json.JSONDecodeError as exc:
         raise errors.MalformedInput(path, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")
     items = _json_items(value)
@@ -164,22 +200,75 @@ def read_json(path: str, data: bytes, field_map: Optional[dict] = None, **_: Any
         raise errors.NoArticles(path, "the JSON holds no article objects (expected an object, a list of "
                                       "objects, or an object with an 'articles'/'items' list)")
     for n, item in enumerate(items):
-        yield _json_entry(path, item, n, field_map, flags, "json")
+        yield guarded(f"{path}#{n}", _json_entry, path, item, n, field_map, flags, "json")
 
 
-def read_jsonl(path: str, data: bytes, field_map: Optional[dict] = None, **_: Any) -> Yield:
+def read_jsonl(path: str, data: bytes, field_map: Optional[dict] = None, max_bytes: int = 25_000_000,
+               **_: Any) -> Yield:
+    """One entry per line; a bad line (or one over the size limit) fails alone."""
     text, flags = decode(path, data)
     if not text.strip():
         raise errors.EmptyInput(path)
-    for n, line in enumerate(text.splitlines()):
+    # Only "\n" ends a line: str.splitlines() would also split at U+2028 or \x85 inside a JSON string.
+    for n, line in enumerate(text.split("\n")):
         if not line.strip():
             continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield errors.MalformedInput(f"{path}:{n + 1}", f"invalid JSON on line {n + 1}: {exc.msg}")
-            continue
-        yield _json_entry(f"{path}:{n + 1}", item, n, field_map, flags, "jsonl")
+        yield guarded(f"{path}:{n + 1}", _jsonl_line, f"{path}:{n + 1}", line, n, field_map, flags, max_bytes)
+
+
+def _jsonl_line(where: str, line: str, n: int, field_map, flags, max_bytes: int):
+    if len(line) > max_bytes:
+        return errors.RecordTooLarge(where, len(line.encode("utf-8", "surrogatepass")), max_bytes, f"line {n + 1}")
+    try:
+        item = load_json(where, line)
+    except json.JSONDecodeError as exc:
+        return errors.MalformedInput(where, f"invalid JSON on line {n + 1}: {exc.msg}")
+    return _json_entry(where, item, n, field_map, flags, "jsonl")
+
+
+def load_json(path: str, text: str) -> Any:
+    """``json.loads`` that refuses absurd nesting and reads huge integers as infinity, by name."""
+    if _nesting_over(text, MAX_JSON_DEPTH):
+        raise errors.TooDeep(path, MAX_JSON_DEPTH)
+    try:
+        return json.loads(text, parse_int=_parse_int)
+    except RecursionError:
+        raise errors.TooDeep(path, MAX_JSON_DEPTH) from None
+
+
+def _parse_int(digits: str) -> Any:
+    # Past 4,300 digits int() raises; no article field needs such a number (dates become unknown).
+    return int(digits) if len(digits) <= 100 else float("inf") if digits[0] != "-" else float("-inf")
+
+
+_OPENERS = re.compile(r"[\[{]{%d}" % 64)
+
+
+def _nesting_over(text: str, limit: int) -> bool:
+    """Cheap pre-check: only a text with a long run of brackets can be nested that deep."""
+    if not _OPENERS.search(text):
+        return False
+    depth = 0
+    for ch in re.findall(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
+        if ch in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False
+
+
+def guarded(where: str, make, *args) -> Union[RawDoc, errors.IngestError]:
+    """Run one entry's reader; whatever goes wrong stays with that entry."""
+    try:
+        return make(*args)
+    except errors.IngestError as exc:
+        return exc
+    except RecursionError:
+        return errors.TooDeep(where, MAX_JSON_DEPTH)
+    except Exception as exc:  # a bug: this entry fails with its type, the rest of the file goes on
+        return errors.InternalError(where, exc)
 
 
 def _json_items(value: Any) -> list[Any]:
@@ -201,11 +290,25 @@ def _json_entry(where: str, item: Any, n: int, field_map, flags, fmt) -> Union[R
     if not isinstance(body, str) or not body.strip():
         return errors.NoArticles(where, f"entry {n} has no text field (tried {', '.join(_fields('text'))}; "
                                         "use --map text=FIELD)")
-    outlet = get("outlet")
+    outlet, published = get("outlet"), get("published")
     return RawDoc(fmt, fragment_text(body), entry=n, url=_str(get("url")), title=_str(get("title")),
                   outlet=_author_name(outlet) if isinstance(outlet, dict) else _str(outlet),
-                  authors=_split_authors(get("authors")), published=iso_date(get("published")),
-                  wire=_str(get("wire")), language=_str(get("language")), flags=list(flags))
+                  authors=_split_authors(get("authors")), published=iso_date(published),
+                  wire=_str(get("wire")), language=_str(get("language")), flags=list(flags) + _date_flag(published))
+
+
+def _date_flag(value: Any) -> list[Flag]:
+    """An unreadable publication date becomes unknown, and says so."""
+    if value in (None, "", []) or iso_date(value) is not None:
+        return []
+    return [Flag("unreadable_date", f"publication date {_short(value)} is not a possible date; "
+                                    "treated as unknown")]
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else type(value).__name__ if not isinstance(value, (int, float)) \
+        else (f"{value:.3g}" if isinstance(value, float) or abs(value) > 10 ** 15 else str(value))
+    return repr(text[:40] + ("..." if len(text) > 40 else ""))
 
 
 def _fields(name: str) -> list[str]:
@@ -225,7 +328,12 @@ def _field_getter(item: dict, field_map: dict):
 
 
 def _str(value: Any) -> Optional[str]:
-    return None if value is None else str(value).strip() or None
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    try:
+        return str(value).strip() or None
+    except ValueError:  # an integer too long to print
+        return None
 
 
 # -- feeds -------------------------------------------------------------------
@@ -239,19 +347,27 @@ def read_feed(path: str, data: bytes, **_: Any) -> Yield:
         raise errors.NoArticles(path, f"the feed has no entries{problem}")
     outlet = _str(parsed.feed.get("title"))
     for n, entry in enumerate(parsed.entries):
-        yield _feed_entry(path, entry, n, outlet)
+        yield guarded(f"{path}#{n}", _feed_entry, path, entry, n, outlet)
 
 
 def _feed_entry(path: str, entry: Any, n: int, outlet: Optional[str]) -> Union[RawDoc, errors.IngestError]:
     flags = []
-    if entry.get("content"):
-        body = max((c.get("value", "") for c in entry.content), key=len)
+    contents = [c.get("value") or "" for c in entry.get("content") or [] if hasattr(c, "get")]
+    if any(c.strip() for c in contents):
+        body = max(contents, key=len)
     else:
-        body = entry.get("summary", "")
+        body = entry.get("summary") or ""
         flags.append(Flag("feed_summary_only", "the feed carries only a summary, not the full article"))
     if not body.strip():
         return errors.NoArticles(f"{path}#{n}", f"feed entry {n} has no content or summary")
-    published = struct_to_iso(entry.get("published_parsed") or entry.get("updated_parsed"))
+    parsed_date = entry.get("published_parsed") or entry.get("updated_parsed")
+    raw_date = entry.get("published") or entry.get("updated")
+    published = struct_to_iso(parsed_date)
+    if published and isinstance(raw_date, str) and not year_in_text(int(published[:4]), raw_date):
+        published = None  # feedparser read "-0001-01-01" as 2000-01-01: a guess, not the feed's date
+    if published is None and (parsed_date or raw_date):
+        flags.append(Flag("unreadable_date", f"publication date {_short(raw_date or '?')} is not a possible "
+                                             "date; treated as unknown"))
     authors = [a.get("name") for a in entry.get("authors", []) if a.get("name")] or \
         _split_authors(entry.get("author"))
     return RawDoc("feed", fragment_text(body), entry=n, url=_str(entry.get("link")), title=_str(entry.get("title")),
@@ -261,26 +377,55 @@ def _feed_entry(path: str, entry: Any, n: int, outlet: Optional[str]) -> Union[R
 # -- WARC --------------------------------------------------------------------
 
 def read_warc(path: str, data: bytes, max_bytes: int = 25_000_000, **_: Any) -> Yield:
-    from warcio.archiveiterator import ArchiveIterator
-    from warcio.exceptions import ArchiveLoadFailed
-
+    """HTML responses of a WARC; each record fails alone; reading stops at a corrupt record
+    or one over the size limit (skipping it would mean inflating all of it)."""
     skipped: dict[str, int] = {}
     found = 0
-    try:
-        for record in ArchiveIterator(io.BytesIO(data)):
-            kind = _warc_html_kind(record)
-            if kind != "html":
-                skipped[kind] = skipped.get(kind, 0) + 1
-                continue
-            yield _warc_entry(path, record, found, max_bytes)
-            found += 1
-    except ArchiveLoadFailed as exc:
-        raise errors.MalformedInput(path, f"not a readable WARC archive: {exc}")
+    for n, record in _warc_records(path, data):
+        if isinstance(record, errors.IngestError):
+            if not found and not skipped:
+                raise record
+            yield record
+            break
+        kind = guarded(f"{path}#record{n}", _warc_html_kind, record)
+        if isinstance(kind, errors.IngestError):
+            yield kind
+            continue
+        if kind != "html":
+            skipped[kind] = skipped.get(kind, 0) + 1
+            continue
+        doc = guarded(f"{path}#record{n}", _warc_entry, path, record, found, max_bytes)
+        found += 1
+        yield doc
+        if isinstance(doc, errors.RecordTooLarge):
+            yield errors.MalformedInput(f"{path}#record{n + 1}", "records after an oversized record are not "
+                                        "read (skipping it would mean inflating all of it); raise --max-mb")
+            break
     if not found:
         what = ", ".join(f"{v} {k}" for k, v in sorted(skipped.items())) or "no records"
         raise errors.NoArticles(path, f"the WARC holds no HTML responses ({what} skipped)")
     if skipped:
         yield errors.IngestError(path, "skipped " + ", ".join(f"{v} {k} record(s)" for k, v in sorted(skipped.items())))
+
+
+def _warc_records(path: str, data: bytes):
+    """(n, record) pairs; a broken archive ends with one (n, MalformedInput)."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    records = iter(ArchiveIterator(io.BytesIO(data)))
+    n = 0
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            return
+        except Exception as exc:  # warcio fails in many ways on a truncated or corrupt header
+            what = "not a readable WARC archive" if n == 0 else f"the archive is truncated or corrupt at record {n}"
+            yield n, errors.MalformedInput(path if n == 0 else f"{path}#record{n}",
+                                           f"{what} ({type(exc).__name__}: {str(exc)[:200]})")
+            return
+        yield n, record
+        n += 1
 
 
 def _warc_html_kind(record: Any) -> str:
@@ -298,9 +443,12 @@ def _warc_html_kind(record: Any) -> str:
 def _warc_entry(path: str, record: Any, n: int, max_bytes: int) -> Union[RawDoc, errors.IngestError]:
     url = record.rec_headers.get_header("WARC-Target-URI")
     where = f"{path}#{url or n}"
+    declared = record.rec_headers.get_header("Content-Length") or ""
+    if declared.isdigit() and int(declared) > max_bytes + 65536:  # refused before inflating a byte of it
+        return errors.RecordTooLarge(where, int(declared), max_bytes, "the WARC record")
     body = record.content_stream().read(max_bytes + 1)
     if len(body) > max_bytes:
-        return errors.InputTooLarge(where, len(body), max_bytes)
+        return errors.RecordTooLarge(where, len(body), max_bytes, "the WARC record")
     ctype = record.http_headers.get_header("Content-Type") or ""
     charset = ctype.split("charset=")[-1].strip() if "charset=" in ctype else None
     try:
