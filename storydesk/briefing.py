@@ -10,6 +10,7 @@ from typing import Optional
 from . import pipeline
 from .errors import ConfigError, StorydeskError
 from .records import Briefing
+from .search import update_index
 
 FORMATS = ("json", "md", "html")
 
@@ -19,7 +20,9 @@ def analyse(store, names: Optional[list[str]] = None, force: bool = False, jobs:
     """Bring the analysis up to date (only what is new or changed); return the engine's report."""
     from . import engine
 
-    return engine.run(store, stages=names, force=force, jobs=jobs, progress=progress, executor=executor)
+    report = engine.run(store, stages=names, force=force, jobs=jobs, progress=progress, executor=executor)
+    update_index(store)  # search index: incremental, only what is new (a no-op on stores without FTS5)
+    return report
 
 
 def build_briefing(store, story_id: Optional[str] = None) -> Briefing:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import threading
 from dataclasses import dataclass, field
 from typing import Callable, Optional
@@ -50,7 +51,10 @@ class IndexReport:
 def update_index(store, encoder: Optional[Encoder] = None) -> IndexReport:
     """Index what is new in ``store`` (idempotent); return what was done."""
     report = IndexReport()
-    db = store.db
+    db = getattr(store, "db", None)
+    if not isinstance(db, sqlite3.Connection):
+        report.vector_error = "the search index lives in the SQLite store; this store has none"
+        return report
     new = [Article.from_dict(json.loads(d)) for (d,) in db.execute(
         "SELECT data FROM articles WHERE id NOT IN (SELECT article_id FROM search_articles) ORDER BY seq")]
     with store.transaction():

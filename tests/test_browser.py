@@ -110,9 +110,12 @@ def test_stories_story_and_citation_lands_on_the_span(site, browser):
     link.click()
     title = _wait(browser, "#story-title")
     assert title.text == "Tessaly dam collapse floods Brellin"
-    cite = browser.find_element(By.CSS_SELECTOR, "#summary a.cite")
+    # A citation number opens the cited words (no script: a checkbox toggle); their link goes to the span.
+    browser.find_element(By.CSS_SELECTOR, "#summary .cite label").click()
+    cite = browser.find_element(By.CSS_SELECTOR, "#summary .cite a.tip-src")
+    WebDriverWait(browser, 5).until(lambda d: cite.is_displayed())
     href = cite.get_attribute("href")
-    browser.execute_script("arguments[0].click()", cite)  # the tooltip child may overlap; click the link itself
+    cite.click()
     WebDriverWait(browser, 15).until(lambda d: "/articles/" in d.current_url)
     fragment = href.split("#")[1]
     assert browser.current_url.endswith("#" + fragment)

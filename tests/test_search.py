@@ -66,9 +66,9 @@ def test_update_index_is_incremental_and_shares_vectors_of_copies(built):
 def test_filters_rebuild_when_stories_change(built):
     store, ids = built
     from storydesk.records import Story
-    stories = store.get_records("stories", Story)
+    stories = store.get_records("stories", Story, story_id="s-brellin")
     stories[0].article_ids = stories[0].article_ids[:2]
-    store.replace_records("stories", stories)
+    store.replace_records("stories", stories, story_id="s-brellin")
     assert update_index(store, encoder=web_store.fake_encoder).filters_rebuilt
     hits = search.search(store, "flood", filters=Filters(story="s-brellin"), mode="fts", limit=50)
     assert {h.article_id for h in hits} <= {ids["wire"], ids["copy"]}
@@ -134,11 +134,12 @@ def test_rrf_fusion_rewards_agreement():
 
 def test_analyse_updates_the_index(tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(briefing.pipeline, "run", lambda store, names=None: None)
+    from storydesk import engine
+    monkeypatch.setattr(engine, "run", lambda store, **kw: "report")
     monkeypatch.setattr(briefing, "update_index", lambda store: calls.append(store.path))
     with SQLiteStore(str(tmp_path / "a.db")) as store:
         store.add_article(sample.articles()[0])
-        assert briefing.analyse(store)
+        assert briefing.analyse(store) == "report"
         assert calls == [store.path]
 
 

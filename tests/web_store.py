@@ -86,11 +86,16 @@ def build(path: str, work: Path) -> dict:
         start = first.text.index(quote_text)
         payload_quote = Quote("q-payload", first.id, (start, start + len(quote_text)), quote_text, "direct", "said",
                               Speaker(f"Lene Vik {PAYLOADS['handler']}"))
-        kinds = {"stories": b.stories + [payload_story], "reuse": b.reuse, "source_groups": b.source_groups,
-                 "entities": b.entities, "quotes": b.quotes + [payload_quote], "claims": b.claims,
-                 "timeline": b.timeline, "summary": b.summary}
-        for kind, records in kinds.items():
-            store.replace_records(kind, records)
+        # Stage output is stored per story, as the engine stores it.
+        per_story = {
+            "s-brellin": {"stories": b.stories, "reuse": b.reuse, "source_groups": b.source_groups,
+                          "entities": b.entities, "quotes": b.quotes, "claims": b.claims, "timeline": b.timeline,
+                          "summary": b.summary},
+            "s-oskarby": {"stories": [payload_story], "quotes": [payload_quote]},
+        }
+        for sid, kinds in per_story.items():
+            for kind, records in kinds.items():
+                store.replace_records(kind, records, story_id=sid)
         update_index(store, encoder=fake_encoder)
     return {"story": "s-brellin", "payload_story": "s-oskarby", "wire": wire.id, "copy": copy.id,
             "indep": indep.id, "update": update.id, "hostile": hostile.id, "payloads": payload_ids}

@@ -8,7 +8,6 @@ the server bumps after each background job). Nothing here writes to the store.
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import threading
 from collections import OrderedDict
@@ -17,7 +16,7 @@ from typing import Optional
 
 from .. import pipeline
 from ..briefing import build_briefing
-from ..records import Article, Briefing
+from ..records import Briefing
 from ..render import parse_when
 
 _LOCK = threading.Lock()
@@ -78,42 +77,18 @@ class Snapshot:
     articles_meta: dict[str, dict]
     briefings: "OrderedDict[str, Briefing]" = field(default_factory=OrderedDict)
 
-    rows_of: dict[str, list[int]] = field(default_factory=dict)  # story id -> its record rowids
-
     def briefing(self, store, story_id: str) -> Briefing:
-        """The story's briefing, as ``build_briefing(store, story_id)`` makes it, reading only the story's rows."""
+        """The story's briefing (``build_briefing``, cached per snapshot)."""
         with _LOCK:
             if story_id in self.briefings:
                 self.briefings.move_to_end(story_id)
                 return self.briefings[story_id]
-        value = self._read_briefing(store, story_id)
+        value = build_briefing(store, story_id)
         with _LOCK:
             self.briefings[story_id] = value
             while len(self.briefings) > BRIEFING_CACHE:
                 self.briefings.popitem(last=False)
         return value
-
-    def _read_briefing(self, store, story_id: str) -> Briefing:
-        if story_id not in self.rows_of:
-            return build_briefing(store, story_id)  # raises NotFound with the library's message
-        sections: dict[str, list] = {}
-        rowids = self.rows_of[story_id]
-        for chunk in range(0, len(rowids), 900):
-            part = rowids[chunk:chunk + 900]
-            for kind, data in store.db.execute(f"SELECT kind, data FROM records WHERE rowid IN "
-                                               f"({','.join('?' * len(part))}) ORDER BY rowid", part):
-                sections.setdefault(kind, []).append(pipeline.record_class(kind).from_dict(json.loads(data)))
-        story = next(s for s in sections.get("stories", []) if s.id == story_id)
-        ids = list(story.article_ids)
-        articles = []
-        for chunk in range(0, len(ids), 900):
-            part = ids[chunk:chunk + 900]
-            articles += [(seq, Article.from_dict(json.loads(d))) for seq, d in store.db.execute(
-                f"SELECT seq, data FROM articles WHERE id IN ({','.join('?' * len(part))})", part)]
-        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        kinds = set(Briefing.__dataclass_fields__) & (pipeline.known_kinds() - {"articles"})
-        return Briefing(generated_at=now, articles=[a for _, a in sorted(articles, key=lambda p: p[0])],
-                        **{k: sections.get(k, []) for k in kinds})
 
 
 def snapshot(store) -> Snapshot:
@@ -129,46 +104,17 @@ def snapshot(store) -> Snapshot:
 
 
 def _build(store, state: tuple) -> Snapshot:
-    """One pass over the stored records: typed records for the lists and marks, and which rows
-    belong to which story (as ``briefing.build_briefing`` decides), so a story page reads only its rows."""
+    """Typed records for the lists and the marks, read once per store state."""
     meta = {row[0]: {"outlet": row[1], "published": row[2], "title": row[3], "flags": json.loads(row[4] or "[]")}
             for row in store.db.execute("SELECT id, outlet, published, title, json_extract(data, '$.flags') "
                                         "FROM articles ORDER BY seq")}
-    by_kind: dict[str, list] = {}
-    raw: list[tuple[int, str, dict]] = []
-    wanted = set(Briefing.__dataclass_fields__) & (pipeline.known_kinds() - {"articles"})
-    for rowid, kind, data in store.db.execute("SELECT rowid, kind, data FROM records ORDER BY rowid"):
-        if kind not in wanted:
-            continue
-        d = json.loads(data)
-        raw.append((rowid, kind, d))
-        by_kind.setdefault(kind, []).append(pipeline.record_class(kind).from_dict(d))
+    kinds = set(Briefing.__dataclass_fields__) & (pipeline.known_kinds() - {"articles"})
+    by_kind = {k: store.get_records(k, pipeline.record_class(k)) for k in kinds}
     stories = by_kind.get("stories", [])
     story_of = {aid: s.id for s in stories for aid in s.article_ids}
     rows = _story_rows(stories, by_kind.get("source_groups", []), by_kind.get("claims", []),
                        by_kind.get("entities", []), meta, story_of)
-    marks = _marks(by_kind)
-    snap = Snapshot(state, rows, story_of, marks, {e.id: e for e in by_kind.get("entities", [])}, meta)
-    snap.rows_of = _story_buckets(raw, stories, story_of)
-    return snap
-
-
-def _story_buckets(raw, stories, story_of) -> dict[str, list[int]]:
-    """Record rowids per story: by the record's story_id, else by the articles it cites."""
-    from ..briefing import _article_ids
-
-    out: dict[str, list[int]] = {s.id: [] for s in stories}
-    for rowid, kind, d in raw:
-        if kind == "stories":
-            sids = {d.get("id")}
-        elif d.get("story_id") is not None:
-            sids = {d["story_id"]}
-        else:
-            sids = {story_of.get(a) for a in _article_ids(d)}
-        for sid in sids:
-            if sid in out:
-                out[sid].append(rowid)
-    return out
+    return Snapshot(state, rows, story_of, _marks(by_kind), {e.id: e for e in by_kind.get("entities", [])}, meta)
 
 
 def _story_rows(stories, groups, claims, entities, meta, story_of) -> list[StoryRow]:
