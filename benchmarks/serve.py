@@ -158,6 +158,7 @@ def replicate(base: Path, target: Path, n_articles: int) -> dict:
                                [(e[0], e[1], new.get(e[2], e[2])) for e in ents])
             db.execute("INSERT INTO search_fts(search_fts) VALUES('rebuild')")
             db.execute("DELETE FROM state WHERE name='search.filters'")
+            db.execute("INSERT OR REPLACE INTO state (name, data) VALUES ('search.version', ?)", (str(time.time()).encode(),))
         from storydesk.search import _refresh_filters
         _refresh_filters(store)
         size = {"articles": store.article_count(), "stories": len(story_ids) * (copies + 1),

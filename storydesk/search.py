@@ -13,6 +13,7 @@ import json
 import re
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -66,6 +67,9 @@ def update_index(store, encoder: Optional[Encoder] = None) -> IndexReport:
     except Exception as exc:  # no model: keyword search still works; say so
         report.vector_error = f"{type(exc).__name__}: {exc}"
     report.filters_rebuilt = _refresh_filters(store)
+    if report.articles or report.vectors:
+        # Readers cache the vectors per version: a cheap key instead of scanning the sentences.
+        store.put_state("search.version", str(time.time_ns()).encode())
     return report
 
 
@@ -214,8 +218,7 @@ _VLOCK = threading.Lock()
 
 def _vectors(store) -> Optional[_Vectors]:
     db = store.db
-    version = db.execute("SELECT (SELECT max(id) FROM search_vectors), (SELECT max(rowid) FROM search_sentences "
-                         "WHERE vector_id IS NOT NULL)").fetchone()
+    version = (db.execute("SELECT max(id) FROM search_vectors").fetchone()[0], store.get_state("search.version"))
     if version[0] is None:
         return None
     with _VLOCK:
