@@ -7,6 +7,7 @@ offsets into the cleaned ``Article.text`` of ``article_id``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import typing
 from dataclasses import dataclass, field
@@ -34,12 +35,18 @@ class Record:
     @classmethod
     def from_dict(cls, data: dict[str, Any]):
         """Build the record from ``to_dict`` output, ignoring unknown keys."""
-        hints = typing.get_type_hints(cls)
+        hints = _hints(cls)
         kwargs = {}
         for f in dataclasses.fields(cls):
             if f.name in data:
                 kwargs[f.name] = _load(hints[f.name], data[f.name])
         return cls(**kwargs)
+
+
+@functools.lru_cache(maxsize=None)
+def _hints(cls: type) -> dict[str, Any]:
+    """Resolved field types of a record class (resolving them costs more than building the record)."""
+    return typing.get_type_hints(cls)
 
 
 def _dump(value: Any) -> Any:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -50,7 +52,10 @@ class IndexReport:
 def update_index(store, encoder: Optional[Encoder] = None) -> IndexReport:
     """Index what is new in ``store`` (idempotent); return what was done."""
     report = IndexReport()
-    db = store.db
+    db = getattr(store, "db", None)
+    if not isinstance(db, sqlite3.Connection):
+        report.vector_error = "the search index lives in the SQLite store; this store has none"
+        return report
     new = [Article.from_dict(json.loads(d)) for (d,) in db.execute(
         "SELECT data FROM articles WHERE id NOT IN (SELECT article_id FROM search_articles) ORDER BY seq")]
     with store.transaction():
@@ -62,6 +67,9 @@ def update_index(store, encoder: Optional[Encoder] = None) -> IndexReport:
     except Exception as exc:  # no model: keyword search still works; say so
         report.vector_error = f"{type(exc).__name__}: {exc}"
     report.filters_rebuilt = _refresh_filters(store)
+    if report.articles or report.vectors:
+        # Readers cache the vectors per version: a cheap key instead of scanning the sentences.
+        store.put_state("search.version", str(time.time_ns()).encode())
     return report
 
 
@@ -210,8 +218,7 @@ _VLOCK = threading.Lock()
 
 def _vectors(store) -> Optional[_Vectors]:
     db = store.db
-    version = db.execute("SELECT (SELECT max(id) FROM search_vectors), (SELECT max(rowid) FROM search_sentences "
-                         "WHERE vector_id IS NOT NULL)").fetchone()
+    version = (db.execute("SELECT max(id) FROM search_vectors").fetchone()[0], store.get_state("search.version"))
     if version[0] is None:
         return None
     with _VLOCK:

@@ -132,6 +132,8 @@ def test_update_mode_link_and_page(client, ids):
     assert 'id="since-link"' in first.text
     since = client.get(f"/stories/{ids['story']}?since=2031-03-16")
     assert since.status_code == 200 and "new since" in since.text
+    again = client.get(f"/stories/{ids['story']}")  # the cookie remembers the newest article seen
+    assert f"/stories/{ids['story']}?since=2031-03-18" in again.text and "your last visit" in again.text
 
 
 def test_article_page_marks_spans_and_links_reuse(client, ids):
@@ -351,4 +353,16 @@ def test_browser_session_api_posts_need_the_csrf_header(built):
     ok = c.post("/api/v1/ingest", files={"files": ("a.txt", b"hello there " * 5, "text/plain")},
                 headers={"X-CSRF-Token": token})
     assert ok.status_code == 202
+    assert c.app.state.jobs.wait(60)
+
+
+def test_same_origin_browser_posts_pass_and_cross_site_ones_fail(built):
+    c = make_client(built[0])
+    token = _csrf(c)
+    files = {"files": ("a.txt", b"Some text about a council meeting in Oskarby that ran late.", "text/plain")}
+    same = c.post("/add/upload", files=files, data={"csrf": token}, follow_redirects=False,
+                  headers={"Sec-Fetch-Site": "same-origin", "Origin": "null"})
+    assert same.status_code == 303
+    other = c.post("/add/upload", files=files, data={"csrf": token}, headers={"Sec-Fetch-Site": "cross-site"})
+    assert other.status_code == 403
     assert c.app.state.jobs.wait(60)

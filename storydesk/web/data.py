@@ -14,8 +14,9 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Optional
 
+from .. import pipeline
 from ..briefing import build_briefing
-from ..records import Briefing, Claim, Entity, Quote, Reuse, SourceGroup, Story, SummarySentence, TimelineEvent
+from ..records import Briefing
 from ..render import parse_when
 
 _LOCK = threading.Lock()
@@ -77,7 +78,7 @@ class Snapshot:
     briefings: "OrderedDict[str, Briefing]" = field(default_factory=OrderedDict)
 
     def briefing(self, store, story_id: str) -> Briefing:
-        """The story's briefing (cached per snapshot; the briefing reads the whole store)."""
+        """The story's briefing (``build_briefing``, cached per snapshot)."""
         with _LOCK:
             if story_id in self.briefings:
                 self.briefings.move_to_end(story_id)
@@ -103,18 +104,17 @@ def snapshot(store) -> Snapshot:
 
 
 def _build(store, state: tuple) -> Snapshot:
-    get = store.get_records
-    stories = get("stories", Story)
-    groups = get("source_groups", SourceGroup)
-    claims = get("claims", Claim)
-    entities = get("entities", Entity)
+    """Typed records for the lists and the marks, read once per store state."""
     meta = {row[0]: {"outlet": row[1], "published": row[2], "title": row[3], "flags": json.loads(row[4] or "[]")}
             for row in store.db.execute("SELECT id, outlet, published, title, json_extract(data, '$.flags') "
-                                        "FROM articles")}
+                                        "FROM articles ORDER BY seq")}
+    kinds = set(Briefing.__dataclass_fields__) & (pipeline.known_kinds() - {"articles"})
+    by_kind = {k: store.get_records(k, pipeline.record_class(k)) for k in kinds}
+    stories = by_kind.get("stories", [])
     story_of = {aid: s.id for s in stories for aid in s.article_ids}
-    rows = _story_rows(stories, groups, claims, entities, meta, story_of)
-    marks = _marks(store, claims, entities, story_of)
-    return Snapshot(state, rows, story_of, marks, {e.id: e for e in entities}, meta)
+    rows = _story_rows(stories, by_kind.get("source_groups", []), by_kind.get("claims", []),
+                       by_kind.get("entities", []), meta, story_of)
+    return Snapshot(state, rows, story_of, _marks(by_kind), {e.id: e for e in by_kind.get("entities", [])}, meta)
 
 
 def _story_rows(stories, groups, claims, entities, meta, story_of) -> list[StoryRow]:
@@ -143,8 +143,9 @@ def _story_rows(stories, groups, claims, entities, meta, story_of) -> list[Story
     return rows
 
 
-def _marks(store, claims, entities, story_of) -> dict[str, list[Mark]]:
+def _marks(by_kind: dict[str, list]) -> dict[str, list[Mark]]:
     out: dict[str, list[Mark]] = {}
+    claims = by_kind.get("claims", [])
 
     def add(aid: str, span, kind: str, label: str, href: Optional[str] = None) -> None:
         try:
@@ -154,7 +155,7 @@ def _marks(store, claims, entities, story_of) -> dict[str, list[Mark]]:
         if 0 <= start < end:
             out.setdefault(aid, []).append(Mark(start, end, kind, label, href))
 
-    for q in store.get_records("quotes", Quote):
+    for q in by_kind.get("quotes", []):
         who = q.speaker.text if q.speaker and q.speaker.text else "speaker not found"
         add(q.article_id, q.span, "quote", f"quote ({q.kind}), said by {who}")
         if q.speaker and q.speaker.span:
@@ -163,13 +164,13 @@ def _marks(store, claims, entities, story_of) -> dict[str, list[Mark]]:
         for ct in c.citations:
             add(ct.article_id, ct.span, "claim", "claim: " + (c.label or c.text)[:160]
                 + (" (disputed)" if c.conflicts else ""))
-    for e in store.get_records("timeline", TimelineEvent):
+    for e in by_kind.get("timeline", []):
         for ct in e.citations:
             add(ct.article_id, ct.span, "event", f"dated event {e.date or 'undated'}: {e.text[:120]}")
-    for s in store.get_records("summary", SummarySentence):
+    for s in by_kind.get("summary", []):
         for ct in s.citations:
             add(ct.article_id, ct.span, "summary", "cited in the story summary")
-    for r in store.get_records("reuse", Reuse):
+    for r in by_kind.get("reuse", []):
         for al in r.alignments:
             add(r.derived_id, al.derived_span, "reused", f"{r.kind.replace('_', ' ')} of another article",
                 span_href(r.source_id, al.source_span))

@@ -26,6 +26,7 @@ from .app import ApiError, css_response, store_of
 from .data import SORTS, filter_stories, segments, snapshot, span_href
 
 router = APIRouter(include_in_schema=False)
+MAX_LISTED = 100  # stories shown on the list page
 
 
 @functools.lru_cache(maxsize=1)
@@ -67,7 +68,9 @@ def stories(request: Request, date_from: Optional[str] = None, date_to: Optional
     rows = filter_stories(snap.stories, date_from=args["from"], date_to=args["to"], outlet=args["outlet"] or None,
                           entity=args["entity"] or None, min_sources=args["min_sources"] or 0, sort=args["sort"])
     outlets = sorted({o for r in snap.stories for o in r.outlets})
-    return page(request, "stories.html", title="Stories", rows=rows, args=args, sorts=SORTS, outlets=outlets,
+    shown = rows[:MAX_LISTED]  # a page of the best; filters narrow the rest down
+    return page(request, "stories.html", title="Stories", rows=shown, n_matching=len(rows), args=args, sorts=SORTS,
+                outlets=outlets[:500],
                 total=len(snap.stories), n_articles=len(snap.articles_meta), fmt_range=_story_range)
 
 
@@ -114,8 +117,9 @@ def story(request: Request, story_id: str, since: Optional[str] = None):
     row = next(r for r in snap.stories if r.id == sid)
     response = page(request, "story.html", title=view.label, view=view, sections=parts, row=row, since=since,
                     last_visit=last_visit, notes=view.notes, provenance=provenance_svg(view))
-    response.set_cookie(seen_cookie, dt.date.today().isoformat(), max_age=400 * 86400, samesite="strict",
-                        httponly=True)
+    # Remember the newest article the reader has seen: "new since my last visit" is what was published after it.
+    newest = (row.last_seen or "")[:10] or dt.date.today().isoformat()
+    response.set_cookie(seen_cookie, newest, max_age=400 * 86400, samesite="strict", httponly=True)
     return response
 
 
