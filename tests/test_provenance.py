@@ -236,7 +236,10 @@ def test_cli_commands_and_pipeline(store, tmp_path):
     report = json.loads(out.output)
     assert report["reuse"][0]["pairs"][0]["source_text"] == report["reuse"][0]["pairs"][0]["derived_text"]
     table = runner.invoke(provenance_cmd, [story_id, "--db", store.path])
-    assert "verbatim" in table.output and "wire_credit" in table.output
+    assert "verbatim copy" in table.output and "direction by wire credit" in table.output
+    assert "source :" not in table.output  # the aligned pairs only on request
+    paired = runner.invoke(provenance_cmd, [story_id, "--db", store.path, "--pairs"])
+    assert "source :" in paired.output and "derived:" in paired.output
     missing = runner.invoke(provenance_cmd, ["zzz", "--db", store.path])
     assert missing.exit_code != 0
 
