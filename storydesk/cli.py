@@ -13,7 +13,7 @@ from typing import Optional
 import click
 
 from . import __version__
-from .commands.options import (db_option, group_db_option, jobs_option, json_option, open_db,
+from .commands.options import (cluster_option, db_option, group_db_option, jobs_option, json_option, open_db,
                                quiet_option)
 from .errors import ConfigError, StorydeskError
 from .sanitize import echo, echo_json, secho
@@ -47,14 +47,16 @@ def cli() -> None:
 @click.option("--map", "mapping", help="JSON field names, e.g. text=story.body,outlet=publisher.name")
 @click.option("--max-mb", default=25.0, show_default=True, help="Largest single-article file to accept.")
 @quiet_option
+@cluster_option
 @JSON_OPTION
-def ingest(inputs, db, mapping, max_mb, quiet, as_json) -> None:
+def ingest(inputs, db, mapping, max_mb, quiet, cluster, as_json) -> None:
     """Ingest files, folders (recursive), globs, or - for stdin."""
+    from .cluster import open_executor
     from .ingest import ingest as run_ingest
 
-    with open_db(db) as store:
+    with open_db(db) as store, open_executor(cluster) as executor:
         report = run_ingest(inputs, store, field_map=parse_map(mapping), max_mb=max_mb,
-                            progress=not quiet and sys.stderr.isatty())
+                            progress=not quiet and sys.stderr.isatty(), executor=executor)
     if as_json:
         echo_json(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -146,13 +148,17 @@ def show(article_id, db, as_json) -> None:
 @click.option("--force", is_flag=True, help="Redo everything: per-article work and every story.")
 @jobs_option
 @quiet_option
-def analyze(db, stages, force, jobs, quiet) -> None:
+@cluster_option
+def analyze(db, stages, force, jobs, quiet, cluster) -> None:
     """Analyse what is new: per-article work once, then only the stories that changed."""
     from .briefing import analyse
 
     names = [s.strip() for s in stages.split(",")] if stages else None
-    with open_db(db) as store:
-        report = analyse(store, names, force=force, jobs=jobs, progress=False if quiet else None)
+    from .cluster import open_executor
+
+    with open_db(db) as store, open_executor(cluster) as executor:
+        report = analyse(store, names, force=force, jobs=jobs, progress=False if quiet else None,
+                         executor=executor)
     _print_run(report)
     if report.errors:
         sys.exit(3)
@@ -210,9 +216,10 @@ def brief(story_id, db, fmt, output, since, each_dir, no_analyze, jobs, quiet) -
 
 def _add_capability_commands() -> None:
     from .commands.people import entities_cmd, quotes_cmd
+    from .commands.serve import search_cmd, serve_cmd, watch_cmd
     from .commands.stories import provenance_cmd, stories_cmd
 
-    for command in (stories_cmd, provenance_cmd, entities_cmd, quotes_cmd):
+    for command in (stories_cmd, provenance_cmd, entities_cmd, quotes_cmd, serve_cmd, search_cmd, watch_cmd):
         cli.add_command(command)
 
 

@@ -144,3 +144,19 @@ class CorruptStore(UnusableStore):
 
 class ReadOnlyStore(UnusableStore):
     """The store (or its folder) cannot be written."""
+
+
+class BadQuery(StorydeskError):
+    """A search query that cannot be run (empty, too long, or a bad filter)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, code: str = "bad_query"):
+        self.code = code
+        super().__init__(message)
+
+
+class FetchError(StorydeskError):
+    """A watched source could not be fetched this time (the next poll tries again)."""
+
+    exit_code = 6

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Optional, Type, TypeVar
 
 from .errors import CorruptStore, NotAStore, NotFound, ReadOnlyStore, SchemaTooNew, StoreError
-from .records import Article, IngestOutcome, Record
+from .records import Article, IngestedRecord, IngestOutcome, Record
 from .text import scrub_surrogates
 
 APPLICATION_ID = 0x53544459  # "STDY", set by migration 003: tells our stores from other SQLite files
@@ -30,6 +30,13 @@ def migrations() -> list[tuple[int, str]]:
         if entry.name.endswith(".sql") and entry.name[:3].isdigit():
             found.append((int(entry.name[:3]), entry.read_text(encoding="utf-8")))
     return sorted(found)
+
+
+def open_store(target: str) -> "SQLiteStore":
+    """Open the store ``target`` names: a ``postgresql://`` URL (PGStore) or a SQLite path."""
+    from .pgstore import PGStore, is_pg_url
+
+    return PGStore(target) if is_pg_url(target) else SQLiteStore(target)
 
 
 class Store:
@@ -152,6 +159,29 @@ class SQLiteStore(Store):
             self._raw_stored.add(article.raw_sha256)  # committed now
         return True
 
+    def add_articles(self, items: Iterable[tuple[Article, Optional[bytes]]],
+                     marks: Iterable[IngestedRecord] = ()) -> list[bool]:
+        """Store a batch of (article, raw) in one transaction, with the archive records it came
+        from marked as ingested; return for each article whether it was new."""
+        with self.transaction():
+            added = [self.add_article(article, raw) for article, raw in items]
+            self.mark_ingested(marks)
+        return added
+
+    def mark_ingested(self, marks: Iterable[IngestedRecord]) -> None:
+        self.db.executemany("INSERT OR IGNORE INTO ingested_records (key, path, article_id, entry) VALUES (?,?,?,?)",
+                            [(m.key, m.path, m.article_id, m.entry) for m in marks])
+
+    def ingested(self, keys: Iterable[str]) -> dict[str, IngestedRecord]:
+        """Those of these archive-record keys already ingested (from any file), by key."""
+        keys, found = list(keys), {}
+        for start in range(0, len(keys), 500):  # under SQLite's bound-parameter limit
+            chunk = keys[start:start + 500]
+            rows = self.db.execute("SELECT key, path, article_id, entry FROM ingested_records WHERE key IN "
+                                   f"({','.join('?' * len(chunk))})", chunk)
+            found.update((r[0], IngestedRecord(*r)) for r in rows)
+        return found
+
     def update_article(self, article: Article) -> None:
         """Rewrite an article's metadata (e.g. an inferred date); its id stays."""
         with self.transaction():
@@ -224,6 +254,14 @@ class SQLiteStore(Store):
             (run_id, scrub_surrogates(outcome.path), outcome.entry, outcome.status, outcome.article_id,
              scrub_surrogates(outcome.reason or "") or None, at),
         )
+
+    def log_outcomes(self, run_id: str, outcomes: Iterable[IngestOutcome], at: str) -> None:
+        """Log many outcomes in one transaction."""
+        with self.transaction():
+            self.db.executemany(
+                "INSERT INTO ingest_log (run_id, path, entry, status, article_id, reason, at) VALUES (?,?,?,?,?,?,?)",
+                [(run_id, scrub_surrogates(o.path), o.entry, o.status, o.article_id,
+                  scrub_surrogates(o.reason or "") or None, at) for o in outcomes])
 
     # -- stage output ---------------------------------------------------
     def put_records(self, kind: str, records: Iterable[Record], story_id=None) -> None:

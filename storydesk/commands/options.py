@@ -32,7 +32,7 @@ def resolve_db(value=None) -> str:
 def db_option(func):
     """``--db``: the store to use (resolve with :func:`resolve_db`)."""
     return click.option("--db", default=None, metavar="PATH",
-                        help="Store to use (default: $STORYDESK_DB or ./storydesk.db).")(func)
+                        help="Store: a SQLite file or a postgresql:// URL (default: $STORYDESK_DB or ./storydesk.db).")(func)
 
 
 group_db_option = click.option("--db", default=None, metavar="PATH", expose_value=False, is_eager=True,
@@ -40,6 +40,8 @@ group_db_option = click.option("--db", default=None, metavar="PATH", expose_valu
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 story_option = click.option("--story", "story_id", default=None, help="Only this story (id or unique id prefix).")
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bars, only the summary.")
+cluster_option = click.option("--cluster", metavar="ADDR",
+                              help="Run on Dask: tcp://scheduler:8786, or local:N worker processes here.")
 jobs_option = click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None,
                            help="Worker processes for analysis (default: the number of cores).")
 

@@ -13,7 +13,7 @@ import difflib
 import os
 import re
 from dataclasses import dataclass, field, replace
-from typing import Optional
+from typing import Callable, Optional
 
 from ..records import Article, Briefing, Citation, Claim, Flag, Quote, Reuse, Story, TimelineEvent
 from ..story_dates import story_range
@@ -206,6 +206,10 @@ class View:
     date_range: str
     _sentences: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     prefix: str = ""  # anchor prefix when several stories share one page
+    # Where citations and articles link: None for the static page (its sources table); the web app
+    # points them at the article page's span instead.
+    cite_href: Optional[Callable[[Citation], str]] = None
+    article_href: Optional[Callable[[str], str]] = None
 
     @property
     def n_articles(self) -> int:

@@ -52,7 +52,7 @@ def render_html(briefing: Briefing) -> str:
         body = _contents(parts) + "\n" + "\n".join(_story(k, v) for k, v in enumerate(parts, 1))
         notes = ""
     else:
-        present = _sections(view)
+        present = sections(view)
         nav = '<nav class="toc" aria-label="Sections">' + " ".join(
             f'<a href="#{a}">{esc(t)}</a>' for a, t, _ in present) + ' <a href="#legend">Badges</a></nav>'
         body = "\n".join(f'<section id="{a}">\n<h2>{esc(t)}</h2>\n{b}\n</section>' for a, t, b in present)
@@ -82,7 +82,8 @@ def render_html(briefing: Briefing) -> str:
 """
 
 
-def _sections(view: View) -> list[tuple[str, str, str]]:
+def sections(view: View) -> list[tuple[str, str, str]]:
+    """``(anchor, title, html)`` of every non-empty section; the web story page lays out the same."""
     built = {"summary": _summary, "timeline": _timeline, "actors": _actors, "quotes": _quotes,
              "disputed": _disputed, "facts": _facts, "sources": _sources}
     out = [(view.anchor(a), t, built[a](view)) for a, t in SECTIONS]
@@ -108,7 +109,7 @@ def _facts_line(view: View) -> str:
 
 
 def _story(k: int, view: View) -> str:
-    present = _sections(view)
+    present = sections(view)
     nav = " ".join(f'<a href="#{a}">{esc(t)}</a>' for a, t, _ in present)
     body = "\n".join(f'<section id="{a}">\n<h3 class="sec">{esc(t)}</h3>\n{b}\n</section>' for a, t, b in present)
     return (f'<article class="story" id="story-{k}">\n<h2 class="story-title"><span class="story-num">{k}</span>'
@@ -155,7 +156,7 @@ def _cites(view: View, citations: Iterable[Citation]) -> str:
         when = fmt_date(art.published) if art.published else "undated"
         toggle = f"c{next(_CITE_IDS)}"
         src = view.anchor(f"src-{n}")
-        tip = (f'<span class="tip" role="note"><a class="tip-src" href="#{src}">[{n}] {esc(view.outlet(art.id))}'
+        tip = (f'<span class="tip" role="note"><a class="tip-src" href="{esc(view.cite_href(c)) if view.cite_href else '#' + src}">[{n}] {esc(view.outlet(art.id))}'
                f' \u00b7 {esc(when)}</a><span class="tip-text">{_in_context(view, c)}</span></span>')
         parts.append(f'<span class="cite"><input type="checkbox" class="cite-open" id="{toggle}">'
                      f'<label for="{toggle}" title="source {n}: show the cited words">{n}</label>{tip}</span>')
@@ -561,9 +562,14 @@ def _source_row(view: View, a, group_cell: str) -> str:
     byline = f'<span class="byline">{esc(", ".join(a.authors))}</span>' if a.authors else ""
     flags = _badges(a.flags)
     extra = byline + (f'<span class="aflags">{flags}</span>' if flags else "")
-    return (f'<tr id="{view.anchor(f"src-{n}")}">{group_cell}<td class="num">{n}</td><td class="outlet">{esc(view.outlet(a.id))}</td>'
+    return (f'<tr id="{view.anchor(f"src-{n}")}">{group_cell}<td class="num">{n}</td><td class="outlet">{_article_link(view, a.id)}</td>'
             f'<td class="headline">{title}{extra}</td><td class="date">{when}</td>'
             f'<td class="rel">{esc(reuse_text(view, a))}</td></tr>')
+
+
+def _article_link(view: View, article_id: str) -> str:
+    name = esc(view.outlet(article_id))
+    return f'<a href="{esc(view.article_href(article_id))}">{name}</a>' if view.article_href else name
 
 
 def _footer(view: View) -> str:
