@@ -156,7 +156,8 @@ def _cites(view: View, citations: Iterable[Citation]) -> str:
         when = fmt_date(art.published) if art.published else "undated"
         toggle = f"c{next(_CITE_IDS)}"
         src = view.anchor(f"src-{n}")
-        tip = (f'<span class="tip" role="note"><a class="tip-src" href="{esc(view.cite_href(c)) if view.cite_href else '#' + src}">[{n}] {esc(view.outlet(art.id))}'
+        href = esc(view.cite_href(c)) if view.cite_href else "#" + src
+        tip = (f'<span class="tip" role="note"><a class="tip-src" href="{href}">[{n}] {esc(view.outlet(art.id))}'
                f' \u00b7 {esc(when)}</a><span class="tip-text">{_in_context(view, c)}</span></span>')
         parts.append(f'<span class="cite"><input type="checkbox" class="cite-open" id="{toggle}">'
                      f'<label for="{toggle}" title="source {n}: show the cited words">{n}</label>{tip}</span>')
