@@ -330,18 +330,36 @@ def attribute(ctx: _Ctx, q: QuoteSpan) -> _Attribution:
     before = _find_cue(ctx, s_start, max(s_start, q.start - 1), "last")
     governing = _governing_cue(ctx, q)
     for verb in (governing, after, before):
-        if verb is None or any(c.dep_ == "neg" for c in verb.children):
-            continue  # "One can't say ..., but" is no attribution
+        if verb is None or any(c.dep_ == "neg" and not ctx.inside_quote(c.idx) for c in verb.children):
+            continue  # "One can't say ..., but" is no attribution ('"Probably not," she said' is)
         subj = _subject_of(verb)
         speaker = _speaker_from_token(ctx, subj)
         if speaker is None:
             speaker = _speaker_after(ctx, verb)
         if speaker is not None:
             return _Attribution(verb.text, _earlier_description(ctx, speaker), verb)
+    dashed = _dash_speaker(ctx, close)
+    if dashed is not None:
+        return _Attribution(None, dashed)
     acc = _according_to(ctx, close, after_end) or _according_to(ctx, s_start, max(s_start, q.start - 1))
     if acc:
         return _Attribution("according to", _speaker_from_token(ctx, acc[1]), acc[0])
     return _Attribution(None, None)
+
+
+_DASH_NAME = re.compile(r"[ \t\u00a0]*[\u2015\u2014\u2013][ \t\u00a0]*((?:[A-Z][\w.'\u2019-]*[ \u00a0]?){1,5})")
+
+
+def _dash_speaker(ctx: _Ctx, close: int) -> Speaker | None:
+    """'"..." ― Carla Sanchez': a name after a dash that follows the closing mark is the speaker."""
+    m = _DASH_NAME.match(ctx.article.text, close)
+    if not m:
+        return None
+    start, end = m.start(1), m.start(1) + len(m[1].rstrip(" .\u00a0"))
+    hit = ctx.mention_at(start, end)
+    if hit is not None and hit[3] == "PERSON":
+        return Speaker(ctx.names.get(hit[2], ctx.article.text[hit[0]:hit[1]]), hit[2], (hit[0], hit[1]))
+    return Speaker(ctx.article.text[start:end], None, (start, end))
 
 
 def _governing_cue(ctx: _Ctx, q: QuoteSpan):
@@ -387,10 +405,20 @@ def _speaker_after(ctx: _Ctx, verb) -> Speaker | None:
     return None
 
 
+_CLAUSE_END = re.compile(r"[.!?](?=\s|$)|[\u201c\u201e\u00ab]|(?<=\s)\"")
+
+
 def _clause_end(text: str, start: int, limit: int) -> int:
-    """End of the attribution clause after a closing mark: the next sentence end or opening mark."""
-    m = re.compile(r"[.!?](?=\s|$)|[\u201c\u201e\u00ab]|(?<=\s)\"").search(text, start, limit)
-    return m.start() if m else limit
+    """End of the attribution clause after a closing mark: the next sentence end or opening mark
+    (the period of a title such as 'Ms.' or 'Sen.' ends nothing)."""
+    from .text import _abbreviations
+
+    for m in _CLAUSE_END.finditer(text, start, limit):
+        if m.group() == "." and re.search(r"(\w+)$", text[start:m.start()]) and \
+                re.search(r"(\w+)$", text[start:m.start()]).group(1).lower() in _abbreviations():
+            continue
+        return m.start()
+    return limit
 
 
 # -- quotes of one article --------------------------------------------------
@@ -455,7 +483,25 @@ def _kind(text: str, q: QuoteSpan, att: _Attribution, ctx: _Ctx) -> str:
         return "direct"
     if starts_upper and len(words(inner)) >= 8 and re.search(r"[.!?]\W*$", inner.strip()):
         return "direct"
+    if _mostly_quoted(text, q, att, ctx):
+        return "direct"
     return "partial"
+
+
+MOSTLY_QUOTED = 0.5  # share of the reported clause inside the marks above which it is the speaker's words
+
+
+def _mostly_quoted(text: str, q: QuoteSpan, att: _Attribution, ctx: _Ctx) -> bool:
+    """'Trump says voter fraud "would be one hell of a way to lose."': the quoted words end the sentence
+    and are most of what the cue reports, so the passage is a (mixed) direct quote."""
+    cue = att.cue_token
+    if cue is None or att.speaker is None or cue.idx >= q.start:
+        return False
+    _, s_end = _sentence_bounds(ctx.doc, max(q.start, q.end - 1))
+    if text[q.end:s_end].strip(" \t\"'\u201d\u2019.,!?;:") or len(words(text[q.start:q.end])) < 4:
+        return False
+    clause = words(text[cue.idx + len(cue.text):q.end])
+    return bool(clause) and len(words(text[q.start:q.end])) >= MOSTLY_QUOTED * len(clause)
 
 
 def _continues(ctx: _Ctx, prev: Quote, q: QuoteSpan) -> bool:

@@ -236,7 +236,10 @@ def test_cli_commands_and_pipeline(store, tmp_path):
     report = json.loads(out.output)
     assert report["reuse"][0]["pairs"][0]["source_text"] == report["reuse"][0]["pairs"][0]["derived_text"]
     table = runner.invoke(provenance_cmd, [story_id, "--db", store.path])
-    assert "verbatim" in table.output and "wire credit" in table.output
+    assert "verbatim copy" in table.output and "direction by wire credit" in table.output
+    assert "source :" not in table.output  # the aligned pairs only on request
+    paired = runner.invoke(provenance_cmd, [story_id, "--db", store.path, "--pairs"])
+    assert "source :" in paired.output and "derived:" in paired.output
     missing = runner.invoke(provenance_cmd, ["zzz", "--db", store.path])
     assert missing.exit_code != 0
 
@@ -251,44 +254,3 @@ def test_increasing_chain_and_kinds():
     assert reuse_kind([[0, 0, 1.0, "verbatim"]] * 3) == "verbatim"
     assert reuse_kind([[0, 0, 1.0, "verbatim"]] * 4 + [[0, 0, 0.8, "near_verbatim"]]) == "near_verbatim"
     assert reuse_kind([[0, 0, 0.8, "paraphrase"]] * 3 + [[0, 0, 1.0, "verbatim"]]) == "paraphrase"
-
-
-def test_quotation_across_sentence_boundaries_is_not_narration():
-    from storydesk.provenance import _quoted, narration
-    text = ('Tielman said: "The hall was full of cotton. It burned like paper. We had no chance." '
-            'Then he left the square.')
-    quoted = _quoted(text)
-    from storydesk.text import sentence_spans
-    own = [narration(text, s, e, quoted) for s, e in sentence_spans(text)]
-    assert "cotton" not in " ".join(own) and "paper" not in " ".join(own) and "chance" not in " ".join(own)
-    assert own[-1] == "Then he left the square."
-
-
-def test_shared_multi_sentence_quotations_do_not_link_independent_reports():
-    # Two independent reports quote the same long statement, split over three sentences each time;
-    # copied quotation text must not count as reuse.
-    quote = ('"We will rebuild every loom in this town. Every worker keeps a wage until the mill reopens. '
-             'Nobody in Harveld will be left alone with this fire," the owner told reporters outside the mill gates.')
-    a = art(INDEPENDENT + " " + quote, "Harveld Gazette")
-    b = art(WIRE + " " + quote, "Northern Press Agency")
-    assert align_pair(a, b, LEXICAL) is None
-    reuse, groups, _ = find_provenance([a, b], one_story(a, b), ProvenanceState(LEXICAL))
-    assert reuse == [] and len(groups) == 2
-
-
-def test_narration_share_rule():
-    from storydesk.provenance import _links, _Sents
-    def sents(n_words):
-        return _Sents([(i, i + 1) for i in range(len(n_words))], [""] * len(n_words), [""] * len(n_words),
-                      [set()] * len(n_words), n_words)
-    cfg = ProvenanceConfig()
-    small, large = sents([10] * 8), sents([10] * 20)
-    para = lambda pairs: [[i, j, 0.8, "paraphrase"] for i, j in pairs]
-    # 4 of 8 narration sentences of the smaller side, in order: half its narration -> a link.
-    assert _links(small, large, para([(0, 0), (2, 3), (4, 6), (6, 9)]), cfg)
-    # 4 of 8 again, but the smaller side's aligned sentences are short: under half its narration.
-    short = sents([4, 14, 4, 14, 4, 14, 4, 14])
-    assert not _links(short, large, para([(0, 0), (2, 3), (4, 6), (6, 9)]), cfg)
-    # Copied text keeps the sentence-share rule alone.
-    copied = [[i, i, 1.0, "verbatim"] for i in (0, 2, 4)]
-    assert _links(small, large, copied, cfg)

@@ -268,3 +268,57 @@ def test_sample_corpus_integrity_and_must_not_merge(tmp_path):
         hits = [q for q in qs if case["text"][:30] in q.text
                 and any(m.relation == case["relation"] for m in q.matches)]
         assert hits, case
+
+
+# -- attribution forms added for issue 13 ---------------------------------------------------
+def test_a_name_after_a_dash_is_the_speaker():
+    _, qs = run_quotes("Readers wrote in after the debate.\n"
+                       "\u201cHe is ignorant of our culture and our lives.\u201d \u2015 Carla Sanchez\n"
+                       "\u201cThe most unqualified candidate in years.\u201d \u2014 Tomas Herrero")
+    assert quote_with(qs, "ignorant").speaker.text == "Carla Sanchez"
+    assert quote_with(qs, "unqualified").speaker.text == "Tomas Herrero"
+
+
+def test_a_negation_inside_the_quote_keeps_its_cue_and_titles_do_not_end_the_clause():
+    _, qs = run_quotes("Volunteers held events in three towns.\n"
+                       "\"Are we where we need to be? Probably not,\" Ms. Moore said. \"We will get there.\"")
+    q = quote_with(qs, "Probably not")
+    assert q.speaker and "Moore" in q.speaker.text and q.cue == "said"
+
+
+def test_continued_and_recalled_are_cues():
+    _, qs = run_quotes("The broadcast went on.\n\nLimbaugh continued: \u201cThey are putting all kinds of "
+                       "pressure on the moderator tonight.\u201d\n\n\u201cHe was at the top of his game,\u201d "
+                       "Rendell recalled, adding that the second debate erased all doubts.")
+    assert quote_with(qs, "pressure").speaker.text == "Limbaugh"
+    assert quote_with(qs, "top of his game").speaker.text == "Rendell"
+
+
+def test_a_quote_that_ends_the_sentence_and_holds_most_of_it_is_direct():
+    _, qs = run_quotes("Senator Ada Morrow spoke in Hesk on Friday. Morrow says the flood plan "
+                       "\u201cwill not survive the first heavy rain this autumn.\u201d")
+    q = quote_with(qs, "first heavy rain")
+    assert q.kind == "direct" and q.speaker.text.endswith("Morrow")
+    _, qs = run_quotes("Senator Ada Morrow spoke in Hesk on Friday. Morrow says the flood plan drawn up by the "
+                       "ministry over two long years is, in her words, \u201cthin.\u201d")
+    assert quote_with([q for q in qs if q.kind != "indirect"], "thin").kind == "partial"
+
+
+def test_reported_speech_is_printed_without_quotation_marks(tmp_path):
+    from click.testing import CliRunner
+
+    from storydesk.commands.people import quotes_cmd
+
+    db = str(tmp_path / "r.db")
+    arts, qs = run_quotes("Governor Ilse Marquand said the dam would be rebuilt within two years, and "
+                          "\u201cnobody will be left behind.\u201d")
+    with SQLiteStore(db) as store:
+        store.add_article(arts[0])
+        store.put_records("quotes", qs)
+    out = CliRunner().invoke(quotes_cmd, ["--db", db])
+    assert out.exit_code == 0, out.output
+    reported = [line for line in out.output.splitlines() if line.startswith("[indirect]")]
+    assert reported, out.output
+    assert all("\u201c" not in line.split(": ", 1)[1].split("  (")[0] for line in reported)
+    assert any(line.startswith("[") and "\u201c" in line for line in out.output.splitlines()
+               if not line.startswith("[indirect]"))  # a direct quote keeps its marks

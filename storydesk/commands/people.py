@@ -54,7 +54,9 @@ def quotes_cmd(speaker, story_id, db, as_json) -> None:
     for q in found:
         who = q.speaker.text if q.speaker else "(no speaker found)"
         text = q.text if len(q.text) <= 160 else q.text[:157] + "..."
-        echo(f"[{q.kind}] {who}{' ' + q.cue if q.cue else ''}: \u201c{text}\u201d  ({q.article_id} {q.span[0]}-{q.span[1]})")
+        # Reported speech is the reporter's wording: never shown inside quotation marks.
+        shown = text if q.kind == "indirect" else f"\u201c{text}\u201d"
+        echo(f"[{q.kind}] {who}{' ' + q.cue if q.cue else ''}: {shown}  ({q.article_id} {q.span[0]}-{q.span[1]})")
         for m in q.matches:
             echo(f"    {m.relation} vs {m.quote_id}{': ' + m.diff if m.diff else ''}")
         for f in q.flags:
