@@ -11,7 +11,7 @@ $(BIN)/activate:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# One pip command for torch and sentence-transformers, so pip takes the CPU build of torch.
+# Runtime + test pins only: no torch (models run on ONNX Runtime); training: requirements-train.txt.
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install -q -r requirements-dev.txt -e .
 	touch $@

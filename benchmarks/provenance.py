@@ -107,6 +107,123 @@ def check_sample() -> dict[str, float]:
             "sample_false_pairs": len(pairs_got - pairs_want)}
 
 
+# -- independent same-event reports plus copies made from them ---------------------
+
+_BOILERPLATE = ["Advertisement", "Share this article on social media", "Subscribe to our newsletter for the "
+                "day's top stories delivered every morning.", "Read more: the week in pictures"]
+_SWAPS = {"said": "stated", "police": "officers", "killed": "left dead", "people": "persons", "also": "as well",
+          "after": "following", "before": "ahead of", "about": "around", "told": "informed", "began": "started",
+          "but": "however", "big": "large", "help": "assist", "city": "town", "show": "reveal"}
+
+
+def _copy(text: str, kind: str) -> str:
+    """A copy of ``text`` made the way outlets reuse copy (deterministic)."""
+    from storydesk.text import sentence_spans
+    sents = [text[s:e] for s, e in sentence_spans(text)]
+    if kind == "boilerplate":  # republished whole, page chrome between paragraphs
+        out = []
+        for n, sent in enumerate(sents):
+            out.append(sent)
+            if n % 3 == 2:
+                out.append(_BOILERPLATE[(n // 3) % len(_BOILERPLATE)])
+        return "\n".join(out)
+    if kind == "cut":  # every third sentence deleted
+        return " ".join(x for n, x in enumerate(sents) if n % 3 != 2)
+    if kind == "reworded":  # light rewording in every sentence, every fourth sentence dropped
+        keep = [x for n, x in enumerate(sents) if n % 4 != 3]
+        return " ".join(" ".join(_SWAPS.get(w, w) for w in x.split(" ")) for x in keep)
+    if kind == "head":  # the first 60 % only, with the outlet's own closing line
+        return " ".join(sents[: max(3, int(len(sents) * 0.6))]) + " Reporting by our newsroom staff."
+    raise ValueError(kind)
+
+
+COPY_KINDS = ("boilerplate", "cut", "reworded", "head")
+
+
+def copies_corpus(min_words: int = 150, per_event: int = 5, events: int = 14, seed: int = 0):
+    """ECB+ reports of one event from different documents (independent unless they share
+    text: a later doc with 5-gram Jaccard >= 0.05 or a verbatim sentence with an earlier
+    one is left out, so the truth is clean), plus one copy of the first report of each
+    event made by one of :data:`COPY_KINDS` in turn. Returns (articles, stories, truth)
+    where truth maps every article id to the id of the report it comes from."""
+    from storydesk.records import Story
+    from storydesk.text import normalise, sentence_spans
+    with ECB.open(encoding="utf-8") as f:
+        # ECB+ is tokenised: a quotation closes with two apostrophes; give it back its mark.
+        docs = [{**d, "text": d["text"].replace(" ''", '"').replace("''", '"')}
+                for d in map(json.loads, f) if len(d["text"].split()) >= min_words]
+    by_event: dict[str, list[dict]] = {}
+    for d in docs:
+        kept = by_event.setdefault(d["subtopic"], [])
+        sents = {normalise(d["text"][s:e]) for s, e in sentence_spans(d["text"])}
+        if len(kept) < per_event and all(text_jaccard(d["text"], k["text"]) < 0.05 and
+                                         not sents & {normalise(k["text"][s:e]) for s, e in
+                                                      sentence_spans(k["text"])} for k in kept):
+            kept.append(d)
+    chosen = sorted((e for e, v in by_event.items() if len(v) >= 3), key=str)
+    random.Random(seed).shuffle(chosen)
+    articles, stories, truth = [], [], {}
+    for n, event in enumerate(sorted(chosen[:events], key=str)):
+        members = []
+        for k, d in enumerate(by_event[event]):
+            a = Article(id=f"{d['doc_id']}", source=Source("bench"), text=d["text"], title=d.get("title"),
+                        outlet=f"Outlet {k}", published=f"2024-01-{1 + n:02d}T{8 + k:02d}:00:00", language="en")
+            members.append(a)
+            truth[a.id] = a.id
+        kind = COPY_KINDS[n % len(COPY_KINDS)]
+        orig = members[0]
+        c = Article(id=f"{orig.id}~{kind}", source=Source("bench"), text=_copy(orig.text, kind), title=orig.title,
+                    outlet="Copy Desk", published=f"2024-01-{2 + n:02d}T09:00:00", language="en")
+        members.append(c)
+        truth[c.id] = orig.id
+        articles += members
+        stories.append(Story(id=f"s-{event}", label=event, article_ids=[a.id for a in members]))
+    return articles, stories, truth
+
+
+def score_copies(reuse, groups, stories, truth) -> dict[str, float]:
+    """Reuse-edge precision/recall and independent sources per story against the truth."""
+    copies = {a for a, o in truth.items() if a != o}
+    got = {frozenset((r.source_id, r.derived_id)) for r in reuse}
+    right = {e for e in got if len({truth[x] for x in e}) == 1}
+    found = {c for c in copies if frozenset((c, truth[c])) in got}
+    direction = sum(1 for r in reuse if r.derived_id in copies and r.source_id == truth[r.derived_id])
+    n_groups: dict[str, int] = {}
+    for g in groups:
+        n_groups[g.story_id] = n_groups.get(g.story_id, 0) + 1
+    exact = sum(1 for s in stories if n_groups.get(s.id, 0) == len({truth[a] for a in s.article_ids}))
+    return {"edges": len(got), "edge_p": len(right) / len(got) if got else 1.0, "edge_r": len(found) / len(copies),
+            "direction_right": direction, "copies": len(copies), "false_edges": len(got - right),
+            "stories_count_exact": exact, "stories": len(stories)}
+
+
+def check_copies(show: bool = False) -> dict[str, float]:
+    if not ECB.exists():
+        print(f"copies: skipped ({ECB} is absent)")
+        return {}
+    articles, stories, truth = copies_corpus()
+    by = {a.id: a for a in articles}
+    t, c = time.perf_counter(), time.process_time()
+    reuse, groups, _ = find_provenance(articles, stories, ProvenanceState(), {})
+    secs, cpu = time.perf_counter() - t, time.process_time() - c
+    m = score_copies(reuse, groups, stories, truth)
+    print(f"copies: {len(articles) - m['copies']} independent ECB+ reports of {len(stories)} events + "
+          f"{m['copies']} copies ({', '.join(COPY_KINDS)} in turn); {secs:.0f} s wall, {cpu:.0f} s CPU")
+    print(f"  reuse edges: {m['edges']}, precision {m['edge_p']:.3f} ({m['false_edges']} false), recall "
+          f"{m['edge_r']:.3f}; direction right {m['direction_right']}/{m['copies']}; independent-source count "
+          f"exact in {m['stories_count_exact']}/{m['stories']} stories")
+    for r in reuse:
+        wrong = len({truth[r.source_id], truth[r.derived_id]}) > 1
+        if wrong or show:
+            print(f"  {'FALSE ' if wrong else ''}{r.source_id} -> {r.derived_id}: {r.kind}, coverage "
+                  f"{r.coverage:.2f}, {len(r.alignments)} aligned")
+            if wrong and show:
+                for al in r.alignments:
+                    print(f"      {by[r.source_id].text[slice(*al.source_span)][:110]!r}\n"
+                          f"    ~ {by[r.derived_id].text[slice(*al.derived_span)][:110]!r} ({al.similarity})")
+    return {f"copies_{k}": v for k, v in m.items()}
+
+
 def perturbed(texts: list[tuple[str, str]], n: int, seed: int = 1) -> list[Article]:
     """``n`` articles cycling over ``texts`` (title, text); each cycle renamed into new
     events of the same kind (benchmarks/stories.py ``renamed``)."""
@@ -178,7 +295,8 @@ def incremental_cost(base: list[Article], probe: list[Article], sizes=(1000, 20_
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="seeds and sample corpus only")
+    parser.add_argument("--quick", action="store_true", help="seeds, sample corpus and copies only")
+    parser.add_argument("--show", action="store_true", help="print every reuse edge of the copies set")
     args = parser.parse_args()
     metrics: dict[str, float] = {}
     if SEEDS.is_dir():
@@ -186,6 +304,7 @@ def main() -> None:
     else:
         print(f"seeds: skipped ({SEEDS} is absent)")
     metrics.update(check_sample())
+    metrics.update(check_copies(args.show))
     if args.quick:
         return
     print("\nspeed (one process on a 2-core machine shared with other work):")

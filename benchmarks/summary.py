@@ -38,7 +38,7 @@ ECB = SHARED / "data" / "ecbplus" / "ecbplus_docs.jsonl"
 
 from storydesk.records import (Article, Briefing, Citation, Entity, Mention, Quote, Source,  # noqa: E402
                                SourceGroup, Speaker, Story, TimelineEvent)
-from storydesk.summary import summarize  # noqa: E402
+from storydesk.summary import dangling_attribution, dateline_end, summarize  # noqa: E402
 
 BUDGET = 70  # words; the references average 74, LexRank's outputs 70
 DEV = range(100)
@@ -66,14 +66,31 @@ def neus_articles(cluster: dict, n: int) -> list[Article]:
     return out
 
 
-def ours(clusters: list[dict], embed=None) -> list[str]:
+SENTENCES: dict[str, list[str]] = {}  # system -> every summary sentence, for the stand-alone check
+
+
+def ours(clusters: list[dict], embed=None, name: str = "storydesk") -> list[str]:
     out = []
     for n, cluster in enumerate(clusters):
         arts = neus_articles(cluster, n)
         groups = {a.id: a.id for a in arts}  # three different outlets: independent
         sents = summarize(arts, budget_words=BUDGET, independent_groups=groups, embed=embed)
+        SENTENCES.setdefault(name, []).extend(s.text for s in sents)
         out.append(" ".join(s.text for s in sents))
     return out
+
+
+def scraps(sentences: list[str]) -> tuple[int, int]:
+    """(sentences opening with a wire dateline, sentences ending in a dangling pronoun attribution)."""
+    return sum(dateline_end(s) > 0 for s in sentences), sum(dangling_attribution(s) for s in sentences)
+
+
+def print_scraps(where: str, sentences: list[str]) -> dict[str, float]:
+    dated, dangling = scraps(sentences)
+    n = max(1, len(sentences))
+    print(f"{where}: {len(sentences)} summary sentences; opening with a dateline {dated} ({dated / n:.1%}); "
+          f"ending in a dangling attribution {dangling} ({dangling / n:.1%}) (target 0)")
+    return {"dateline_share": dated / n, "dangling_share": dangling / n}
 
 
 def lead_baseline(clusters: list[dict]) -> list[str]:
@@ -102,13 +119,13 @@ def evaluate_neus(use_embed: bool) -> dict[str, float]:
     refs = [c["target"] for c in clusters]
     rows: dict[str, list[str]] = {}
     t0 = time.perf_counter()
-    rows["storydesk (tf-idf)"] = ours(clusters)
+    rows["storydesk (tf-idf)"] = ours(clusters, name="tf-idf")
     t_ours = time.perf_counter() - t0
     if use_embed:
         from storydesk import embed as emb
 
         cache: dict = {}
-        rows["storydesk (MiniLM)"] = ours(clusters, embed=lambda texts: emb.embed(texts, cache))
+        rows["storydesk (MiniLM)"] = ours(clusters, embed=lambda texts: emb.embed(texts, cache), name="MiniLM")
     rows["lead baseline"] = lead_baseline(clusters)
     for name in SYSTEMS:
         lines = NEUS.joinpath(f"{name}.txt").read_text(encoding="utf-8").split("\n")
@@ -133,6 +150,9 @@ def evaluate_neus(use_embed: bool) -> dict[str, float]:
             result.setdefault("rougeL", a["rougeL"])
     empty = sum(1 for o in rows["storydesk (tf-idf)"] if not o)
     print(f"empty storydesk summaries: {empty}")
+    for name, sentences in SENTENCES.items():
+        found = print_scraps(f"NeuS, storydesk ({name})", sentences)
+        result.update({f"neus_{k}": v for k, v in found.items()} if name == "tf-idf" else {})
     return result
 
 
@@ -256,6 +276,7 @@ def evaluate_sample(show: bool = False) -> dict[str, float]:
     group_of = {by_title[k].id: g["origin"] for g in truth["source_groups"] for k in g["keys"] if k in by_title}
     conflicts = [{str(v["value"]) for v in c["values"]} for c in truth.get("conflicts", [])]
     n_sent = n_cites = exact = bad = single = 0
+    texts: list[str] = []
     print("\nSample corpus (examples/, ground-truth stories and source groups), budget 150 words")
     for name in sorted(truth["stories"]):
         arts = [a for a in articles if story_of.get(a.id) == name]
@@ -263,6 +284,7 @@ def evaluate_sample(show: bool = False) -> dict[str, float]:
         by_id = {a.id: a for a in arts}
         for s in summary:
             n_sent += 1
+            texts.append(s.text)
             single += any(f.kind == "single_source" for f in s.flags)
             first = s.citations[0]
             exact += by_id[first.article_id].text[first.span[0]:first.span[1]] == s.text
@@ -277,7 +299,29 @@ def evaluate_sample(show: bool = False) -> dict[str, float]:
                     print(f"      cites {by_id[c.article_id].outlet}: {span}")
     print(f"  {n_sent} summary sentences, {n_cites} citations; first citation is the exact sentence: "
           f"{exact}/{n_sent}; citations failing the mechanical checks: {bad}; single-source sentences: {single}")
-    return {"sample_sentences": n_sent, "sample_citations": n_cites, "sample_bad_citations": bad}
+    found = print_scraps("  sample corpus", texts)
+    return {"sample_sentences": n_sent, "sample_citations": n_cites, "sample_bad_citations": bad,
+            **{f"sample_{k}": v for k, v in found.items()}}
+
+
+def evaluate_seeds() -> dict[str, float]:
+    """The five real seed articles (../shared/seeds, one story) summarised without provenance groups:
+    how many summary sentences keep a dateline or a dangling attribution."""
+    import tempfile
+
+    from storydesk.ingest import ingest
+    from storydesk.store import SQLiteStore
+
+    seeds = SHARED / "seeds"
+    if not seeds.is_dir():
+        print(f"skip seeds: {seeds} is absent (it lives in ../shared, outside the repository)")
+        return {}
+    with tempfile.TemporaryDirectory() as tmp, SQLiteStore(str(Path(tmp) / "seeds.db")) as store:
+        ingest([str(seeds)], store)
+        articles = store.articles()
+    texts = [s.text for s in summarize(articles, budget_words=150)]
+    print("\nSeeds (../shared/seeds, 5 articles as one story, groups by shared sentences), budget 150 words")
+    return {f"seeds_{k}": v for k, v in print_scraps("  seeds", texts).items()}
 
 
 def main(argv=None) -> dict[str, float]:
@@ -289,6 +333,7 @@ def main(argv=None) -> dict[str, float]:
     metrics = {}
     if args.only in (None, "sample"):
         metrics.update(evaluate_sample(args.show))
+        metrics.update(evaluate_seeds())
     if args.only in (None, "rouge"):
         metrics.update(evaluate_neus(args.embed))
     if args.only in (None, "speed"):

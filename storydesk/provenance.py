@@ -57,6 +57,10 @@ class ProvenanceConfig:
     min_aligned: int = 3  # copied sentences needed to link two articles
     min_aligned_paraphrase: int = 4  # aligned sentences needed when some are reworded
     min_coverage: float = 0.35  # share of the smaller side's sentences that must align (in order)
+    # A link with reworded sentences needs this share of the narration (words outside
+    # quotation marks) of the side with less narration aligned, in order: independent
+    # reports of one event share facts, a rewrite follows its source's sentences.
+    min_narration_share: float = 0.5
     max_partners: int = 60  # articles of one story one article is compared with
     max_candidates: int = 100  # LSH candidates verified per article
     paraphrase: bool = True  # False: copies only, no sentence model (fast, offline-light)
@@ -140,30 +144,52 @@ def text_jaccard(a: str, b: str, n: int = 5) -> float:
 
 # -- sentence alignment -----------------------------------------------------------
 
-_QUOTED = re.compile(r"[\"\u201c][^\"\u201c\u201d]*[\"\u201d]")
-
-
 @dataclass
 class _Sents:
     spans: list[tuple[int, int]]
-    texts: list[str]
-    keys: list[str]  # normalised text
-    grams: list[set]  # word trigrams outside quotes
+    texts: list[str]  # narration: the sentence with quoted text replaced by an ellipsis
+    keys: list[str]  # normalised narration
+    grams: list[set]  # word trigrams of the narration
+    nwords: list[int]  # narration words
+
+
+def _quoted(text: str) -> list[tuple[int, int]]:
+    """Spans of quoted text, quotation marks included, across sentence boundaries."""
+    from .quotes import quote_spans
+    return [(max(0, q.start - 1), min(len(text), q.end + 1)) for q in quote_spans(text)]
+
+
+def narration(text: str, start: int, end: int, quoted: list[tuple[int, int]]) -> str:
+    """``text[start:end]`` with every quoted part replaced by an ellipsis.
+
+    A shared quotation shows two outlets quoting one person, not one copying
+    the other, so only the narration around it is evidence of reuse."""
+    out, pos = [], start
+    for qs, qe in quoted:
+        if qe <= start or qs >= end:
+            continue
+        out.append(text[pos:max(pos, qs)])
+        out.append(" \u2026 ")
+        pos = max(pos, min(end, qe))
+    out.append(text[pos:end])
+    return " ".join("".join(out).split())
 
 
 def _sentences(article: Article, cfg: ProvenanceConfig) -> _Sents:
-    """Eligible sentences: long enough outside quotes (shared quotes are not reuse)."""
+    """Eligible sentences: with enough narration outside quotes (shared quotes are not reuse)."""
     text = (article.text or "")[: cfg.max_chars]
-    out = _Sents([], [], [], [])
+    quoted = _quoted(text)
+    out = _Sents([], [], [], [], [])
     for s, e in sentence_spans(text):
-        sent = text[s:e]
-        own = words(_QUOTED.sub(" ", sent))
+        own_text = narration(text, s, e, quoted)
+        own = words(own_text)
         if len(own) < cfg.min_words:
             continue
         out.spans.append((s, e))
-        out.texts.append(sent)
-        out.keys.append(normalise(sent))
+        out.texts.append(own_text)
+        out.keys.append(normalise(own_text))
         out.grams.append({" ".join(own[i:i + 3]) for i in range(len(own) - 2)})
+        out.nwords.append(len(own))
         if len(out.spans) >= cfg.max_sentences:
             break
     return out
@@ -213,18 +239,32 @@ def align_pair(a: Article, b: Article, cfg: ProvenanceConfig, cache: Optional[di
     items = sorted((i, j, sim, kind) for j, (i, sim, kind) in found.items())
     chain = set(_increasing_chain([j for _, j, _, _ in items]))
     keep = [it for n, it in enumerate(items) if n in chain or it[3] == "verbatim"]
-    smaller = min(len(sa.spans), len(sb.spans))
-    copied = all(k != "paraphrase" for *_, k in keep)
-    # Copied text may link short articles on fewer sentences; rewording needs more evidence.
-    needed = min(cfg.min_aligned, smaller) if copied else cfg.min_aligned_paraphrase
-    if not keep or len(keep) < needed:
-        return None
-    if len(keep) / smaller < cfg.min_coverage:
+    if not _links(sa, sb, keep, cfg):
         return None
     return {"pairs": [[i, j, round(sim, 3), kind] for i, j, sim, kind in keep],
             "spans_a": [list(sa.spans[i]) for i, *_ in keep], "spans_b": [list(sb.spans[j]) for _, j, *_ in keep],
             "cov_a": round(len({i for i, *_ in keep}) / len(sa.spans), 3),
             "cov_b": round(len(keep) / len(sb.spans), 3)}
+
+
+def _links(sa: _Sents, sb: _Sents, keep: list, cfg: ProvenanceConfig) -> bool:
+    """The reuse rule: enough aligned sentences, and enough of the smaller side.
+
+    Copied text may link short articles on fewer sentences (``min_aligned``,
+    ``min_coverage`` of the smaller side's sentences). A link resting on any
+    reworded sentence needs ``min_aligned_paraphrase`` sentences and, along the
+    in-order chain, ``min_narration_share`` of the narration words of the side
+    with less narration."""
+    smaller = min(len(sa.spans), len(sb.spans))
+    copied = all(k != "paraphrase" for *_, k in keep)
+    needed = min(cfg.min_aligned, smaller) if copied else cfg.min_aligned_paraphrase
+    if not keep or len(keep) < needed or len(keep) / smaller < cfg.min_coverage:
+        return False
+    if copied:
+        return True
+    share_a = sum(sa.nwords[i] for i, *_ in keep) / max(1, sum(sa.nwords))
+    share_b = sum(sb.nwords[j] for _, j, *_ in keep) / max(1, sum(sb.nwords))
+    return (share_a if sum(sa.nwords) <= sum(sb.nwords) else share_b) >= cfg.min_narration_share
 
 
 def _lexical_matches(sa: _Sents, sb: _Sents) -> dict[int, tuple[int, float, str]]:
@@ -442,6 +482,23 @@ class ProvenanceState:
             state.aligned = data["aligned"]
         return state
 
+    def dumps_story(self, verdicts: dict) -> bytes:
+        """The state with the judge's verdicts on this story's sentence pairs."""
+        data = {"version": 1, "dups": self.dups.dumps(), "aligned": self.aligned,
+                "verdicts": [[a, b, float(p)] for (a, b), p in verdicts.items()]}
+        return zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 3)
+
+    @classmethod
+    def loads_story(cls, blob: Optional[bytes], cfg: Optional[ProvenanceConfig] = None
+                    ) -> tuple["ProvenanceState", dict]:
+        """State and verdicts from :meth:`dumps_story` (fresh ones if absent or unreadable)."""
+        try:
+            state = cls.loads(blob, cfg)
+            verdicts = {(a, b): p for a, b, p in json.loads(zlib.decompress(blob)).get("verdicts", [])} if blob else {}
+            return state, verdicts
+        except (ValueError, KeyError, TypeError, zlib.error):
+            return cls(cfg), {}
+
     @classmethod
     def load(cls, store, cfg: Optional[ProvenanceConfig] = None) -> "ProvenanceState":
         """The state persisted in ``store``; a fresh one if absent or saved by another version."""
@@ -624,7 +681,7 @@ def source_groups(stories: list[Story], reuse: list[Reuse], rep: dict[str, str],
 def update_provenance(store, articles: Optional[list[Article]] = None, stories: Optional[list[Story]] = None,
                       cache: Optional[dict] = None,
                       cfg: Optional[ProvenanceConfig] = None) -> tuple[list[Reuse], list[SourceGroup]]:
-    """Run provenance over the store, reusing and then saving its persisted state."""
+    """Provenance over the whole store in one pass (for scripts; the engine runs it per story)."""
     articles = store.articles() if articles is None else articles
     if stories is None:
         stories = store.get_records("stories", Story)
@@ -635,33 +692,35 @@ def update_provenance(store, articles: Optional[list[Article]] = None, stories: 
     return reuse, groups
 
 
-@stage("provenance", needs=("stories",), adds={"reuse": Reuse, "source_groups": SourceGroup})
+STORY_STATE = "provenance"  # the per-story state: aligned pairs, judge verdicts, near-duplicate index
+
+
+@stage("provenance", needs=("stories", "sentence_vectors"), adds={"reuse": Reuse, "source_groups": SourceGroup})
 def provenance_stage(analysis: Analysis) -> dict[str, list]:
-    """Pipeline stage: duplicates, sentence-aligned reuse and independent source groups."""
-    reuse, groups = update_provenance(analysis.store, analysis.articles, analysis.get("stories"), analysis.cache)
+    """Pipeline stage: duplicates, sentence-aligned reuse and independent source groups of one story.
+
+    What was aligned and judged before is read from the story's state, so a story that
+    gains an article only aligns the new pairs.
+    """
+    from .judge import CACHE_KEY as JUDGE_KEY
+    state, verdicts = ProvenanceState.loads_story(analysis.state.get(STORY_STATE))
+    analysis.cache.setdefault(JUDGE_KEY, {}).update(verdicts)
+    stories = analysis.get("stories") or [Story(id="all", label="", article_ids=[a.id for a in analysis.articles])]
+    reuse, groups, state = find_provenance(analysis.articles, stories, state, analysis.cache)
+    analysis.state_out[STORY_STATE] = state.dumps_story(analysis.cache.get(JUDGE_KEY, {}))
     return {"reuse": reuse, "source_groups": groups}
 
 
 def story_provenance(store, story_id: str) -> dict[str, Any]:
-    """Provenance of one story (a unique id prefix is enough), with aligned sentence texts."""
-    from .errors import NotFound
-    from .stories import refresh_stories
-    stories = store.get_records("stories", Story) or refresh_stories(store)
-    matches = [s for s in stories if s.id.startswith(story_id)]
-    if len(matches) != 1:
-        what = "no story" if not matches else "more than one story"
-        raise NotFound(f"{what} matches id {story_id!r} in {store.path}; list ids with `storydesk stories`")
-    story = matches[0]
-    articles = store.articles()
-    by_id = {a.id: a for a in articles}
-    state = ProvenanceState.load(store)
-    reuse, groups, state = find_provenance(articles, [story], state)
-    with store.transaction():
-        store.put_state(STATE_NAME, state.dumps())
-    inside = set(story.article_ids)
+    """Stored provenance of one story (a unique id prefix is enough), with aligned sentence texts."""
+    from .queries import find_story
+    story = find_story(store, story_id)
+    reuse = store.get_records("reuse", Reuse, story_id=story.id)
+    groups = store.get_records("source_groups", SourceGroup, story_id=story.id)
+    by_id = {a.id: a for a in store.articles(story.article_ids)}
     rows = []
     for r in reuse:
-        if r.source_id not in inside or r.derived_id not in inside:
+        if r.source_id not in by_id or r.derived_id not in by_id:
             continue
         src, der = by_id[r.source_id].text, by_id[r.derived_id].text
         pairs = [{"similarity": al.similarity, "source_span": list(al.source_span),

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from . import nlp as nlpmod
 from .entities import person_nouns, title_gender
-from .pipeline import known_kinds, stage
+from .pipeline import stage
 from .records import Entity, Flag, Quote, QuoteMatch, Speaker, content_id
 from .text import load_data, paragraph_spans, words
 
@@ -784,30 +784,6 @@ def _check_narration(info: _QInfo, cands: list[_Narration], best_quote_score: fl
 
 
 # -- stage ---------------------------------------------------------------------
-def _optional(analysis, kind: str) -> list:
-    """Records of ``kind`` from this run, else stored ones, else [] (the stage may not exist)."""
-    if kind in analysis.results:
-        return analysis.results[kind]
-    if kind not in known_kinds():
-        return []
-    try:
-        return analysis.get(kind)
-    except Exception:
-        return []
-
-
-def story_groups(analysis) -> list[list[str]]:
-    """Article ids per story; all articles form one story when there are no stories."""
-    ids = [a.id for a in analysis.articles]
-    stories = _optional(analysis, "stories")
-    if not stories:
-        return [ids]
-    known = set(ids)
-    groups = [[i for i in s.article_ids if i in known] for s in stories]
-    covered = {i for g in groups for i in g}
-    return [g for g in groups if g] + [[i] for i in ids if i not in covered]
-
-
 def extract(analysis) -> list[Quote]:
     """Quotes of every article, linked across the articles of each story."""
     docs = nlpmod.docs_for(analysis)
@@ -820,37 +796,18 @@ def extract(analysis) -> list[Quote]:
             qs = article_quotes(article, doc, entities)
             narration[article.id] = narration_sentences(article, doc, qs)
         except Exception as exc:  # a bad article must not stop the batch
-            analysis.cache.setdefault("quote_errors", {})[article.id] = repr(exc)
+            analysis.fail(exc, article.id)
             qs = []
         if nlpmod.was_capped(article):
             for q in qs:
                 q.flags.append(Flag("article_capped", f"only the first {nlpmod.MAX_CHARS} chars were analysed"))
         quotes += qs
-    pairs = [(r.source_id, r.derived_id) for r in _optional(analysis, "reuse")]
-    link_quotes(quotes, story_groups(analysis), narration, pairs)
+    pairs = [(r.source_id, r.derived_id) for r in analysis.want("reuse")]
+    link_quotes(quotes, analysis.groups(), narration, pairs)
     return quotes
 
 
-@stage("quotes", needs=("entities",), adds={"quotes": Quote})
+@stage("quotes", needs=("stories", "docs", "entities"), wants=("reuse",), adds={"quotes": Quote})
 def quotes_stage(analysis) -> dict[str, list[Quote]]:
     """Stage: direct, partial and indirect quotes with speakers and cross-outlet integrity."""
     return {"quotes": extract(analysis)}
-
-
-def list_quotes(store, speaker: str | None = None, story_id: str | None = None) -> list[Quote]:
-    """Stored quotes (computed first if none are stored), filtered by speaker name and story."""
-    from .entities import story_article_ids
-
-    quotes = store.get_records("quotes", Quote)
-    if not quotes and store.article_count():
-        from . import pipeline
-
-        quotes = pipeline.run(store, ["entities", "quotes"]).results["quotes"]
-    if story_id is not None:
-        ids = set(story_article_ids(store, story_id))
-        quotes = [q for q in quotes if q.article_id in ids]
-    if speaker:
-        want = speaker.casefold()
-        quotes = [q for q in quotes if q.speaker and (want in q.speaker.text.casefold()
-                                                      or (q.speaker.entity_id or "") == speaker)]
-    return quotes

@@ -283,6 +283,31 @@ class SummarySentence(Record):
 
 
 @dataclass
+class AnalysisError(Record):
+    """One stage failed on one article (``article_id``) or on a whole story; the rest went on."""
+
+    id: str
+    stage: str
+    story_id: str = ""
+    article_id: Optional[str] = None
+    error: str = ""  # the exception's class name
+    message: str = ""
+    where: str = ""  # the last frames of the traceback, for a bug report
+
+    @classmethod
+    def make(cls, stage: str, story_id: str, article_id: Optional[str], exc: BaseException,
+             where: str = "") -> "AnalysisError":
+        message = str(exc)[:500]
+        rid = content_id("e", stage, story_id, article_id or "", type(exc).__name__, message)
+        return cls(id=rid, stage=stage, story_id=story_id, article_id=article_id,
+                   error=type(exc).__name__, message=message, where=where[-2000:])
+
+    def describe(self) -> str:
+        on = f"article {self.article_id}" if self.article_id else f"story {self.story_id}"
+        return f"{self.stage} failed on {on}: {self.error}: {self.message}"
+
+
+@dataclass
 class IngestOutcome(Record):
     """What happened to one input (file, or entry inside a file)."""
 
@@ -327,3 +352,49 @@ class Briefing(Record):
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()
         return {"schema_version": data.pop("schema_version"), **data}
+
+
+@dataclass
+class SearchHit(Record):
+    """One sentence found by ``storydesk search``; ``span`` points into the article's text.
+
+    ``snippet`` is plain text; ``marks`` are ``[start, end]`` offsets into it of the
+    matched words. ``fts_rank``/``vector_rank`` are 1-based ranks in each list (None
+    when that list did not find the sentence); ``score`` is their fused score.
+    """
+
+    article_id: str
+    span: Span
+    text: str
+    snippet: str
+    marks: list[Span] = field(default_factory=list)
+    story_id: Optional[str] = None
+    outlet: Optional[str] = None
+    published: Optional[str] = None
+    title: Optional[str] = None
+    score: float = 0.0
+    fts_rank: Optional[int] = None
+    vector_rank: Optional[int] = None
+
+
+@dataclass
+class WatchOutcome(Record):
+    """What one poll of one watched source (feed, page URL or folder) found."""
+
+    source: str
+    status: str  # new | unchanged | not_modified | failed | blocked
+    checked_at: str
+    added: list[str] = field(default_factory=list)  # ids of articles ingested this time
+    present: int = 0  # items fetched again that were already stored
+    error: Optional[str] = None
+    http_status: Optional[int] = None
+
+
+@dataclass
+class IngestedRecord(Record):
+    """One archive record already ingested, so that a re-run skips it without parsing it again."""
+
+    key: str  # derived from the WARC-Record-ID and the record's content digest
+    path: str
+    article_id: str  # the article it became (added then, or already present)
+    entry: Optional[int] = None

@@ -1,4 +1,4 @@
-"""The one place where stages are registered: importing a module registers its stages.
+"""The one list of stage modules; :func:`storydesk.pipeline.registry` loads them.
 
 Order here does not matter; the pipeline orders stages by what they need and add.
 """
@@ -20,6 +20,3 @@ STAGE_MODULES = (
 def load() -> None:
     for name in STAGE_MODULES:
         importlib.import_module(f"storydesk.{name}")
-
-
-load()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Optional, Type, TypeVar
 
 from .errors import CorruptStore, NotAStore, NotFound, ReadOnlyStore, SchemaTooNew, StoreError
-from .records import Article, IngestOutcome, Record
+from .records import Article, IngestedRecord, IngestOutcome, Record
 from .text import scrub_surrogates
 
 APPLICATION_ID = 0x53544459  # "STDY", set by migration 003: tells our stores from other SQLite files
@@ -30,6 +30,13 @@ def migrations() -> list[tuple[int, str]]:
         if entry.name.endswith(".sql") and entry.name[:3].isdigit():
             found.append((int(entry.name[:3]), entry.read_text(encoding="utf-8")))
     return sorted(found)
+
+
+def open_store(target: str) -> "SQLiteStore":
+    """Open the store ``target`` names: a ``postgresql://`` URL (PGStore) or a SQLite path."""
+    from .pgstore import PGStore, is_pg_url
+
+    return PGStore(target) if is_pg_url(target) else SQLiteStore(target)
 
 
 class Store:
@@ -152,6 +159,29 @@ class SQLiteStore(Store):
             self._raw_stored.add(article.raw_sha256)  # committed now
         return True
 
+    def add_articles(self, items: Iterable[tuple[Article, Optional[bytes]]],
+                     marks: Iterable[IngestedRecord] = ()) -> list[bool]:
+        """Store a batch of (article, raw) in one transaction, with the archive records it came
+        from marked as ingested; return for each article whether it was new."""
+        with self.transaction():
+            added = [self.add_article(article, raw) for article, raw in items]
+            self.mark_ingested(marks)
+        return added
+
+    def mark_ingested(self, marks: Iterable[IngestedRecord]) -> None:
+        self.db.executemany("INSERT OR IGNORE INTO ingested_records (key, path, article_id, entry) VALUES (?,?,?,?)",
+                            [(m.key, m.path, m.article_id, m.entry) for m in marks])
+
+    def ingested(self, keys: Iterable[str]) -> dict[str, IngestedRecord]:
+        """Those of these archive-record keys already ingested (from any file), by key."""
+        keys, found = list(keys), {}
+        for start in range(0, len(keys), 500):  # under SQLite's bound-parameter limit
+            chunk = keys[start:start + 500]
+            rows = self.db.execute("SELECT key, path, article_id, entry FROM ingested_records WHERE key IN "
+                                   f"({','.join('?' * len(chunk))})", chunk)
+            found.update((r[0], IngestedRecord(*r)) for r in rows)
+        return found
+
     def update_article(self, article: Article) -> None:
         """Rewrite an article's metadata (e.g. an inferred date); its id stays."""
         with self.transaction():
@@ -189,9 +219,29 @@ class SQLiteStore(Store):
 
     def articles(self, ids: Optional[Iterable[str]] = None) -> list[Article]:
         """Return articles in arrival order (all, or those in ``ids``)."""
-        rows = self.db.execute("SELECT id, data FROM articles ORDER BY seq").fetchall()
-        wanted = None if ids is None else set(ids)
-        return [Article.from_dict(json.loads(d)) for i, d in rows if wanted is None or i in wanted]
+        if ids is None:
+            rows = self.db.execute("SELECT data FROM articles ORDER BY seq").fetchall()
+            return [Article.from_dict(json.loads(d)) for (d,) in rows]
+        found = []
+        for chunk in _chunks(list(dict.fromkeys(ids)), 500):
+            marks = ",".join("?" * len(chunk))
+            found += self.db.execute(f"SELECT seq, data FROM articles WHERE id IN ({marks})", chunk).fetchall()
+        return [Article.from_dict(json.loads(d)) for _, d in sorted(found)]
+
+    def article_ids(self) -> list[str]:
+        """Every article id, in arrival order."""
+        return [r[0] for r in self.db.execute("SELECT id FROM articles ORDER BY seq")]
+
+    def iter_articles(self, batch: int = 200) -> Iterator[list[Article]]:
+        """Every article in arrival order, ``batch`` at a time (memory does not grow with the store)."""
+        last = 0
+        while True:
+            rows = self.db.execute("SELECT seq, data FROM articles WHERE seq>? ORDER BY seq LIMIT ?",
+                                   (last, batch)).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [Article.from_dict(json.loads(d)) for _, d in rows]
 
     def article_count(self) -> int:
         return self.db.execute("SELECT count(*) FROM articles").fetchone()[0]
@@ -205,18 +255,26 @@ class SQLiteStore(Store):
              scrub_surrogates(outcome.reason or "") or None, at),
         )
 
+    def log_outcomes(self, run_id: str, outcomes: Iterable[IngestOutcome], at: str) -> None:
+        """Log many outcomes in one transaction."""
+        with self.transaction():
+            self.db.executemany(
+                "INSERT INTO ingest_log (run_id, path, entry, status, article_id, reason, at) VALUES (?,?,?,?,?,?,?)",
+                [(run_id, scrub_surrogates(o.path), o.entry, o.status, o.article_id,
+                  scrub_surrogates(o.reason or "") or None, at) for o in outcomes])
+
     # -- stage output ---------------------------------------------------
     def put_records(self, kind: str, records: Iterable[Record], story_id=None) -> None:
-        """Insert or replace records of one kind (keyed by their ``id``)."""
+        """Insert or replace records of one kind (keyed by story and ``id``)."""
         rows = []
         for n, rec in enumerate(records):
             data = rec.to_dict()
-            rid = data.get("id") or f"{story_id or ''}:{n}"
-            rows.append((kind, rid, story_id or data.get("story_id"), data.get("article_id"),
-                         json.dumps(data, ensure_ascii=False)))
+            sid = story_id or data.get("story_id") or ""
+            rid = data.get("id") or f"{sid}:{n}"
+            rows.append((kind, sid, rid, data.get("article_id"), json.dumps(data, ensure_ascii=False)))
         with self.transaction():
             self.db.executemany(
-                "INSERT OR REPLACE INTO records (kind, id, story_id, article_id, data) VALUES (?,?,?,?,?)", rows)
+                "INSERT OR REPLACE INTO records (kind, story_id, id, article_id, data) VALUES (?,?,?,?,?)", rows)
 
     def replace_records(self, kind: str, records: Iterable[Record], story_id=None) -> None:
         """Drop the kind's records (for one story, or all) and write these instead."""
@@ -230,6 +288,12 @@ class SQLiteStore(Store):
         else:
             self.db.execute("DELETE FROM records WHERE kind=? AND story_id=?", (kind, story_id))
 
+    def delete_story_records(self, story_id: str, kinds: Iterable[str]) -> None:
+        """Drop every record of ``kinds`` that belongs to one story."""
+        with self.transaction():
+            for kind in kinds:
+                self.delete_records(kind, story_id)
+
     def get_records(self, kind: str, cls: Type[R], story_id=None) -> list[R]:
         if story_id is None:
             rows = self.db.execute("SELECT data FROM records WHERE kind=? ORDER BY rowid", (kind,))
@@ -238,13 +302,86 @@ class SQLiteStore(Store):
                                    (kind, story_id))
         return [cls.from_dict(json.loads(d)) for (d,) in rows]
 
+    # -- per-article work and vectors -------------------------------------
+    def get_work(self, article_ids: Iterable[str], key: str, version: str) -> dict[str, Optional[bytes]]:
+        """Stored per-article work of ``key`` at ``version``: ``{article_id: data}`` (missing ids absent)."""
+        out: dict[str, Optional[bytes]] = {}
+        for chunk in _chunks(list(article_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(f"SELECT article_id, data FROM article_work WHERE key=? AND version=? "
+                                   f"AND article_id IN ({marks})", (key, version, *chunk))
+            out.update(rows)
+        return out
+
+    def put_work(self, key: str, version: str, items: Iterable[tuple[str, Optional[bytes]]]) -> None:
+        with self.transaction():
+            self.db.executemany("INSERT OR REPLACE INTO article_work (article_id, key, version, data) "
+                                "VALUES (?,?,?,?)", [(aid, key, version, data) for aid, data in items])
+
+    def delete_work(self, keys: Iterable[str]) -> None:
+        with self.transaction():
+            for key in keys:
+                self.db.execute("DELETE FROM article_work WHERE key=?", (key,))
+
+    def ids_without_work(self, key: str, version: str, limit: Optional[int] = None) -> list[str]:
+        """Ids (arrival order) of articles with no ``key`` work at ``version``."""
+        sql = ("SELECT a.id FROM articles a LEFT JOIN article_work w ON w.article_id=a.id AND w.key=? "
+               "AND w.version=? WHERE w.article_id IS NULL ORDER BY a.seq")
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [r[0] for r in self.db.execute(sql, (key, version))]
+
+    def get_vectors(self, keys: Iterable[str]) -> dict[str, bytes]:
+        out: dict[str, bytes] = {}
+        for chunk in _chunks(list(dict.fromkeys(keys)), 500):
+            marks = ",".join("?" * len(chunk))
+            out.update(self.db.execute(f"SELECT key, data FROM vectors WHERE key IN ({marks})", chunk))
+        return out
+
+    def put_vectors(self, items: dict[str, bytes]) -> None:
+        with self.transaction():
+            self.db.executemany("INSERT OR IGNORE INTO vectors (key, data) VALUES (?,?)", list(items.items()))
+
+    # -- story runs -------------------------------------------------------
+    def forget_analysis(self) -> None:
+        """Drop every story and everything analysed per story (per-article work stays)."""
+        with self.transaction():
+            self.db.execute("DELETE FROM records")
+            self.db.execute("DELETE FROM story_runs")
+            self.db.execute("DELETE FROM state WHERE substr(name, 1, 6)='story:'")
+
+    def story_fingerprints(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT story_id, fingerprint FROM story_runs"))
+
+    def put_story_run(self, story_id: str, fingerprint: str, at: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO story_runs (story_id, fingerprint, at) VALUES (?,?,?)",
+                        (story_id, fingerprint, at))
+
     # -- incremental state ----------------------------------------------
     def get_state(self, name: str) -> Optional[bytes]:
         row = self.db.execute("SELECT data FROM state WHERE name=?", (name,)).fetchone()
         return row[0] if row else None
 
+    def states(self, prefix: str) -> dict[str, bytes]:
+        """Every state whose name starts with ``prefix``."""
+        rows = self.db.execute("SELECT name, data FROM state WHERE substr(name, 1, ?)=?", (len(prefix), prefix))
+        return dict(rows)
+
+    def delete_state(self, name: str) -> None:
+        self.db.execute("DELETE FROM state WHERE name=?", (name,))
+
     def put_state(self, name: str, data: bytes) -> None:
         self.db.execute("INSERT OR REPLACE INTO state (name, data) VALUES (?,?)", (name, data))
+
+
+def open_store(location: str) -> "SQLiteStore":
+    """The store at ``location``: a SQLite file path (the default backend)."""
+    return SQLiteStore(location)
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
 
 
 def _check_path(path: str) -> None:

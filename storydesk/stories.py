@@ -59,6 +59,17 @@ class ClusterConfig:
     name_days: int = 3
     name_rank: int = 10
     name_min_members: int = 2
+    # Time: a dated article joins only a story whose dated members lie within
+    # ``window_days`` of its day (the window follows the story: it spans the story's
+    # first to last day, widened by ``window_days`` on each side). An article whose
+    # date is out of step with the stream (more than ``window_days`` after the newest
+    # date stored: its page date is likely wrong) may still join a story outside its
+    # window if its content matches far better (``far_threshold``). An undated
+    # article, or a story with no dated member, has a wider window counted in
+    # arrivals: the story must have taken one of the last ``undated_window`` arrivals.
+    window_days: int = 3
+    far_threshold: float = 0.45
+    undated_window: int = 5000
 
 
 _TOKEN = re.compile(r"[A-Za-z\u00c0-\u024f][\w\u00c0-\u024f'\u2019-]*|\d[\d.,:]*\d|\d")
@@ -131,6 +142,7 @@ class _Story:
     first_seen: Optional[str] = None
     last_seen: Optional[str] = None
     label: str = ""
+    last_arrival: int = 0  # arrival number of the latest member (windows of undated articles)
 
 
 class StoryIndex:
@@ -139,6 +151,8 @@ class StoryIndex:
     def __init__(self, cfg: Optional[ClusterConfig] = None):
         self.cfg = cfg or ClusterConfig()
         self.n_docs = 0
+        self.arrivals = 0  # articles added, copies included
+        self.newest: Optional[date] = None  # the latest publication day seen
         self.df: Counter = Counter()
         self.stories: dict[str, _Story] = {}
         self.assigned: dict[str, str] = {}  # article id -> story id
@@ -150,6 +164,7 @@ class StoryIndex:
         """Assign ``article`` to a story (existing or new) and return its id."""
         if article.id in self.assigned:
             return self.assigned[article.id]
+        self.arrivals += 1
         text = article.text or ""
         digest = hashlib.sha1(normalise(text[: self.cfg.max_chars]).encode()).hexdigest()
         # An exact copy joins its original's story without touching the statistics,
@@ -163,9 +178,12 @@ class StoryIndex:
         self.n_docs += 1
         self.df.update(counts.keys())
         vec = self._vector(counts)
-        best, score = self._best(vec)
+        day = _day(article.published)
+        best, score = self._best(vec, day)
         if best is None or score < self.cfg.threshold:
             best = self._name_match(vec, names, article.published)
+        if day is not None:
+            self.newest = max(self.newest or day, day)
         if best is None:
             best = _Story(id=content_id("s", article.id))
             self.stories[best.id] = best
@@ -182,7 +200,14 @@ class StoryIndex:
         norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
         return {t: w / norm for t, w in top if w > 0}
 
-    def _best(self, vec: dict[str, float]) -> tuple[Optional[_Story], float]:
+    def _best(self, vec: dict[str, float], day: Optional[date]) -> tuple[Optional[_Story], float]:
+        """The candidate story most similar to ``vec`` that fits in time.
+
+        A story whose window the article's day misses is considered only if that
+        day is out of step with the stream and only at ``far_threshold`` (a page
+        date can be wrong; content that close is not)."""
+        suspect = day is not None and self.newest is not None and \
+            day > self.newest + timedelta(days=self.cfg.window_days)
         scores: dict[str, float] = {}
         query = sorted(vec.items(), key=lambda kv: (-kv[1], kv[0]))[: self.cfg.query_terms]
         for term, _ in query:
@@ -197,9 +222,19 @@ class StoryIndex:
             story = self.stories[sid]
             cnorm = math.sqrt(sum(w * w for w in story.centroid.values())) or 1.0
             s = sum(w * story.centroid.get(t, 0.0) for t, w in vec.items()) / cnorm
+            if not self._fits(story, day) and (not suspect or s < self.cfg.far_threshold):
+                continue
             if s > best_score:
                 best, best_score = story, s
         return best, best_score
+
+    def _fits(self, story: _Story, day: Optional[date]) -> bool:
+        """Whether an article of ``day`` (None: undated) fits ``story``'s time window."""
+        first, last = _day(story.first_seen), _day(story.last_seen)
+        if day is None or first is None or last is None:
+            return self.arrivals - story.last_arrival <= self.cfg.undated_window
+        slack = timedelta(days=self.cfg.window_days)
+        return first - slack <= day <= last + slack
 
     def _name_match(self, vec: dict[str, float], names: set,
                     published: Optional[str]) -> Optional[_Story]:
@@ -242,6 +277,7 @@ class StoryIndex:
 
     def _attach(self, story: _Story, article: Article, vec: Optional[dict[str, float]]) -> None:
         story.members.append(article.id)
+        story.last_arrival = self.arrivals
         self.assigned[article.id] = story.id
         if article.published:
             day = article.published
@@ -278,8 +314,9 @@ class StoryIndex:
     def dumps(self) -> bytes:
         """Serialise the state (compressed JSON, no pickle: stores may be shared)."""
         data = {
-            "version": 1, "n_docs": self.n_docs, "df": self.df,
-            "stories": [[s.id, s.centroid, s.members, s.first_seen, s.last_seen, s.label]
+            "version": 2, "n_docs": self.n_docs, "arrivals": self.arrivals,
+            "newest": self.newest.isoformat() if self.newest else None, "df": self.df,
+            "stories": [[s.id, s.centroid, s.members, s.first_seen, s.last_seen, s.label, s.last_arrival]
                         for s in self.stories.values()],
             "by_text": self.by_text,
         }
@@ -289,11 +326,13 @@ class StoryIndex:
     def loads(cls, blob: bytes, cfg: Optional[ClusterConfig] = None) -> "StoryIndex":
         data = json.loads(zlib.decompress(blob))
         index = cls(cfg)
-        index.n_docs = data["n_docs"]
+        if data.get("version") != 2:
+            raise ValueError("story index saved by another version")
+        index.n_docs, index.arrivals, index.newest = data["n_docs"], data["arrivals"], _day(data["newest"])
         index.df = Counter(data["df"])
         index.by_text = data["by_text"]
-        for sid, centroid, members, first, last, label in data["stories"]:
-            story = _Story(sid, centroid, members, first, last, label)
+        for sid, centroid, members, first, last, label, last_arrival in data["stories"]:
+            story = _Story(sid, centroid, members, first, last, label, last_arrival)
             index.stories[sid] = story
             for a in members:
                 index.assigned[a] = sid
@@ -349,34 +388,48 @@ def load_index(store, cfg: Optional[ClusterConfig] = None) -> StoryIndex:
         return StoryIndex(cfg)
 
 
-def update_stories(store, articles: Optional[list[Article]] = None,
-                   cfg: Optional[ClusterConfig] = None) -> list[Story]:
-    """Add the store's unassigned articles to the persisted index; return all stories."""
-    articles = store.articles() if articles is None else articles
+def update_stories(store, progress=None, cfg: Optional[ClusterConfig] = None) -> list[Story]:
+    """Stream the store's unassigned articles (arrival order) into the persisted index.
+
+    Returns the stories that gained articles. Only the new articles are read.
+    """
     index = load_index(store, cfg)
-    fresh = [a for a in articles if a.id not in index.assigned]
-    cluster_articles(fresh, index)
+    fresh = [i for i in store.article_ids() if i not in index.assigned]
+    touched: dict[str, None] = {}
+    for start in range(0, len(fresh), 200):
+        batch = store.articles(fresh[start:start + 200])
+        for article in batch:
+            touched[index.add(article)] = None
+        if progress is not None:
+            progress.update(len(batch))
     if fresh:
         with store.transaction():
             store.put_state(STATE_NAME, index.dumps())
-    return index.records(alive={a.id for a in articles})
+    return [s for s in index.records() if s.id in touched]
 
 
 def refresh_stories(store, cfg: Optional[ClusterConfig] = None) -> list[Story]:
-    """Assign new articles, save the stories as records, and return them."""
-    stories = update_stories(store, cfg=cfg)
-    store.replace_records("stories", stories)
+    """Assign new articles, store every story as a record, and return them all (for scripts)."""
+    update_stories(store, cfg=cfg)
+    return _save_all(store, load_index(store, cfg).records())
+
+
+def _save_all(store, stories: list[Story]) -> list[Story]:
+    with store.transaction():
+        for story in stories:
+            store.put_records("stories", [story], story_id=story.id)
     return stories
 
 
 def recluster(store, cfg: Optional[ClusterConfig] = None) -> list[Story]:
-    """Forget the stored stories and cluster every article again, in arrival order."""
+    """Forget the stored stories and their analysis; cluster every article again, in arrival order."""
     with store.transaction():
         store.put_state(STATE_NAME, b"")  # an empty state means "start over"
+        store.forget_analysis()
     return refresh_stories(store, cfg)
 
 
-@stage("stories", needs=("articles",), adds={"stories": Story})
-def stories_stage(analysis: Analysis) -> dict[str, list[Story]]:
-    """Pipeline stage: incremental story assignment for every stored article."""
-    return {"stories": update_stories(analysis.store, analysis.articles)}
+@stage("stories", scope="store", adds={"stories": Story})
+def stories_stage(store, progress=None) -> dict[str, list[Story]]:
+    """Store stage: assign the articles new to the store to stories (existing or new)."""
+    return {"stories": update_stories(store, progress)}

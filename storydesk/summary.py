@@ -32,13 +32,16 @@ MAX_WORDS = 70  # longer units are run-ons or badly split text
 SUPPORT_CONTAINMENT = 0.8  # share of a statement's content words another span must hold to state it
 REDUNDANT = 0.6  # cosine above which a candidate repeats a chosen sentence
 REDUNDANT_EMBEDDED = 0.9  # the same with sentence embeddings, whose cosines run higher (tuned on NeuS 0-99)
+SAME_ORIGIN = 0.3  # cosine above which an origin's sentence and its rewrite's tell the same thing (one is kept)
+SAME_ORIGIN_EMBEDDED = 0.75
 ALREADY_SAID = 0.6  # update mode: cosine above which new text repeats old text
 MMR_LAMBDA = 0.85
 POOL = 300  # candidates examined closely (support, citations); the rest rank too low
 # Support counts independent groups on a log scale: 3 groups earn the full weight, 9 twice it.
 # "echo": other groups saying something close (TF-IDF cosine >= ECHO), a softer, uncited signal.
-WEIGHTS = {"centrality": 1.0, "support": 0.6, "echo": 0.2, "position": 0.35}
-ECHO = 0.35
+# "agreement": how closely the other groups word it (mean best cosine per group), tuned on NeuS 0-99.
+WEIGHTS = {"centrality": 1.0, "support": 0.6, "echo": 0.5, "position": 0.35, "agreement": 2.0}
+ECHO = 0.25
 
 
 # --------------------------------------------------------------------------- vocabulary
@@ -58,6 +61,7 @@ def _vocab() -> dict:
             r"|\b(said|says|added|asked|continued|told)\s+(" + "|".join(data["pronoun_speakers"]) + r")\b", re.I),
         "boiler": [re.compile(p, re.I) for p in data["boilerplate_patterns"]],
         "dateline": re.compile(data["dateline_pattern"]),
+        "dangling_said": re.compile(data["dangling_attribution"], re.I),
     }
 
 
@@ -190,6 +194,8 @@ def _needs_context(text: str) -> bool:
     first, _, rest = low.partition(" ")
     if first in v["dangling_cue"] and v["cues"].match(rest):
         return True
+    if dangling_attribution(text):
+        return True  # '..., she said.': who she is is in the sentence before
     outside = _outside_quotes(text)
     if _QUOTE_CHARS.search(text):
         if len(words(outside)) < 2:
@@ -197,6 +203,21 @@ def _needs_context(text: str) -> bool:
         if v["pronoun_said"].search(outside):
             return True  # '..., he said.': the name is in the sentence before
     return False
+
+
+def dangling_attribution(text: str) -> bool:
+    """Does this one sentence say who spoke only by a pronoun ('..., she said.', 'He added ...')?
+
+    Two sentences (a unit joined with its lead-in) are not dangling: the first names the speaker.
+    """
+    pieces = sentence_spans(text)
+    return len(pieces) <= 1 and bool(_vocab()["dangling_said"].search(text.strip()))
+
+
+def dateline_end(text: str) -> int:
+    """Where the text starts after a leading wire dateline ('NIAMEY, Niger — '); 0 when there is none."""
+    m = _vocab()["dateline"].match(text)
+    return m.end() if m and len(text) - m.end() > 20 else 0
 
 
 def is_boilerplate(text: str) -> bool:
@@ -230,8 +251,7 @@ def _reject_reason(text: str, boilerplate: bool = True) -> str:
 
 
 def _trim_dateline(text: str, start: int, end: int) -> int:
-    m = _vocab()["dateline"].match(text[start:end])
-    return start + m.end() if m and end - start - m.end() > 20 else start
+    return start + dateline_end(text[start:end])
 
 
 def article_units(article: Article, group: str, boilerplate: bool = True) -> list[_Unit]:
@@ -409,11 +429,13 @@ def _select(stmts: list[_Statement], budget: int, new_ids: Optional[set[str]], e
     if new_ids is not None:  # stated by an earlier article too: not new
         pool = [i for i in pool if all(is_new[j] for j in support[i])]
     echo = _echoes(pool, stmts, tfidf)
-    score = {i: WEIGHTS["centrality"] * centrality[i]
+    agree = _agreement(pool, stmts, tfidf)
+    score = {i: WEIGHTS["centrality"] * centrality[i] + WEIGHTS["agreement"] * agree[i]
              + WEIGHTS["support"] * math.log(len(_support_groups(i, support, stmts))) / math.log(3)
              + WEIGHTS["echo"] * math.log(1 + echo[i]) / math.log(3)
              + WEIGHTS["position"] * position[i] for i in pool}
-    chosen = _mmr(pool, score, vectors, stmts, budget, REDUNDANT if embed is None else REDUNDANT_EMBEDDED)
+    chosen = _mmr(pool, score, vectors, stmts, budget, REDUNDANT if embed is None else REDUNDANT_EMBEDDED,
+                  SAME_ORIGIN if embed is None else SAME_ORIGIN_EMBEDDED)
     return [_sentence(stmts[i], [stmts[j] for j in support[i]]) for i in chosen]
 
 
@@ -445,6 +467,31 @@ def _echoes(pool: list[int], stmts: list[_Statement], tfidf: sparse.csr_matrix) 
     for row, j in zip(rows[keep], sims.indices[keep]):
         groups[pool[row]].update(stmts[j].groups)
     return {i: len(groups[i] - stmts[i].groups) for i in pool}
+
+
+def _agreement(pool: list[int], stmts: list[_Statement], tfidf: sparse.csr_matrix) -> dict[int, float]:
+    """How closely the other independent groups word the same thing: the mean, over every group but
+    one, of the best cosine to any of their statements; groups stating it verbatim count 1."""
+    if not pool:
+        return {}
+    members: dict[str, list[int]] = {}
+    for j, st in enumerate(stmts):
+        for g in st.groups:
+            members.setdefault(g, []).append(j)
+    names = list(members)
+    if len(names) < 2:
+        return {i: 0.0 for i in pool}
+    columns = [j for g in names for j in members[g]]  # statements laid out group by group
+    starts = np.cumsum([0] + [len(members[g]) for g in names[:-1]])
+    sims = (tfidf[pool] @ tfidf[columns].T).toarray()
+    best = np.maximum.reduceat(sims, starts, axis=1)  # pool x groups
+    index = {g: k for k, g in enumerate(names)}
+    out = {}
+    for row, i in enumerate(pool):
+        own = [index[g] for g in stmts[i].groups]
+        total = best[row].sum() - best[row, own].sum() + len(own) - 1
+        out[i] = float(total / (len(names) - 1))
+    return out
 
 
 def _support_groups(i: int, support: dict[int, list[int]], stmts: list[_Statement]) -> set[str]:
@@ -504,8 +551,13 @@ def _support(pool: list[int], stmts: list[_Statement], binary: sparse.csr_matrix
 
 
 def _mmr(pool: list[int], score: dict[int, float], vectors, stmts: list[_Statement], budget: int,
-         redundant: float) -> list[int]:
-    """Greedy maximal marginal relevance within the word budget."""
+         redundant: float, same_origin: float = 1.0) -> list[int]:
+    """Greedy maximal marginal relevance within the word budget.
+
+    Two articles of one source group (an origin and its copies or rewrites) are one source: a
+    sentence close to one already chosen from another article of its group is its rewrite, and
+    is left out even below the general redundancy threshold.
+    """
     chosen: list[int] = []
     used = 0
     remaining = sorted(pool, key=lambda i: -score[i])
@@ -519,6 +571,8 @@ def _mmr(pool: list[int], score: dict[int, float], vectors, stmts: list[_Stateme
             if used + length > budget:
                 continue
             redundancy = sims[at[i], [at[c] for c in chosen]].max(initial=0.0)
+            if any(sims[at[i], at[c]] >= same_origin and _rewrite_of(stmts[c], stmts[i]) for c in chosen):
+                continue
             if redundancy >= redundant or any(_said(stmts[c], stmts[i]) or _said(stmts[i], stmts[c])
                                               for c in chosen):
                 continue
@@ -531,6 +585,12 @@ def _mmr(pool: list[int], score: dict[int, float], vectors, stmts: list[_Stateme
         used += len(stmts[best].text.split())
         remaining.remove(best)
     return chosen
+
+
+def _rewrite_of(chosen: _Statement, candidate: _Statement) -> bool:
+    """Same source group, other articles: the candidate may be the chosen sentence rewritten."""
+    mine = {u.article_id for u in candidate.units}
+    return candidate.groups == chosen.groups and not mine & {u.article_id for u in chosen.units}
 
 
 def _said(chosen: _Statement, candidate: _Statement) -> bool:
@@ -555,26 +615,15 @@ def _sentence(stmt: _Statement, supporters: list[_Statement]) -> SummarySentence
 
 
 # --------------------------------------------------------------------------- stage
-def _records(analysis, kind: str) -> list:
-    try:
-        return analysis.get(kind)
-    except PipelineError:
-        return []  # no stage provides the kind in this run: summarise without it
-
-
-@stage("summary", needs=("stories", "source_groups"), adds={"summary": SummarySentence})
+@stage("summary", needs=("stories",), wants=("source_groups",), adds={"summary": SummarySentence})
 def summary_stage(analysis) -> dict[str, list[SummarySentence]]:
-    """Summarise every story (or all articles as one story when there are no stories)."""
-    stories: list[Story] = _records(analysis, "stories")
-    source_groups: list[SourceGroup] = _records(analysis, "source_groups")
+    """Summarise the story (or all articles as one story when no story is given)."""
+    source_groups: list[SourceGroup] = analysis.want("source_groups")
     groups = {aid: f"{g.story_id}/{g.origin_id}" for g in source_groups for aid in g.article_ids}
-    by_id = {a.id: a for a in analysis.articles}
-    buckets = ([[by_id[i] for i in s.article_ids if i in by_id] for s in stories] if stories
-               else [analysis.articles])
     options = analysis.options
     out: list[SummarySentence] = []
-    for arts in buckets:
+    for ids in analysis.groups():
+        arts = [analysis.article(i) for i in ids]
         out.extend(summarize(arts, budget_words=int(options.get("summary_words", 150)),
                              independent_groups=groups or None, since=options.get("since")))
     return {"summary": out}
-

@@ -557,35 +557,31 @@ def story_timeline(articles: list[Article], checks: dict[str, DateCheck]) -> lis
 # ---------------------------------------------------------------------------
 
 def story_groups(analysis: Analysis) -> list[list[Article]]:
-    """Articles grouped by story; all articles form one story when no story stage ran."""
-    try:
-        stories = analysis.get("stories")
-    except PipelineError:
-        stories = []
-    by_id = {a.id: a for a in analysis.articles}
-    groups, seen = [], set()
-    for s in stories:
-        arts = [by_id[i] for i in s.article_ids if i in by_id and i not in seen]
-        seen.update(a.id for a in arts)
-        if arts:
-            groups.append(arts)
-    rest = [a for a in analysis.articles if a.id not in seen]
-    if rest:
-        groups.extend([rest] if not stories else [[a] for a in rest])
-    return groups
+    """Articles grouped by story; all articles form one story when no story is given."""
+    return [[analysis.article(i) for i in ids] for ids in analysis.groups()]
 
 
 @stage("dating", needs=("stories",), adds={"date_checks": DateCheck})
 def dating_stage(analysis: Analysis) -> dict[str, list[DateCheck]]:
-    """Stage: check stated publication dates, infer missing ones, flag bad dates (articles updated in place)."""
+    """Stage: check stated publication dates, infer missing ones, flag bad dates.
+
+    Articles whose date or flags change are handed back in ``analysis.updated``; the
+    engine stores them with the story's records (a direct call with a store writes them).
+    """
     checks: list[DateCheck] = []
     for group in story_groups(analysis):
-        before = {a.id: (a.published, a.published_basis, [f.to_dict() for f in a.flags]) for a in group}
+        before = {a.id: _dating_view(a) for a in group}
         checks += check_story_dates(group)
         for a in group:
-            if before[a.id] != (a.published, a.published_basis, [f.to_dict() for f in a.flags]):
-                analysis.store.update_article(a)
+            if before[a.id] != _dating_view(a):
+                analysis.updated[a.id] = a
+                if analysis.spec is None and analysis.store is not None:
+                    analysis.store.update_article(a)
     return {"date_checks": checks}
+
+
+def _dating_view(a: Article) -> tuple:
+    return a.published, a.published_basis, [f.to_dict() for f in a.flags]
 
 
 @stage("timeline", needs=("stories", "date_checks"), adds={"timeline": TimelineEvent})

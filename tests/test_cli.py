@@ -96,3 +96,40 @@ def test_brief_each_writes_one_file_per_story(tmp_path):
     assert files and len(stories) == 1
     every = {aid for f in files for aid in json.loads(f.read_text())["stories"][0]["article_ids"]}
     assert len(every) == 3  # every article is in exactly one story's briefing
+
+
+def test_provenance_lines_summary_first_titles_outlets_and_pairs_on_request():
+    import briefing_sample as sample
+    from storydesk.commands.stories import provenance_lines
+
+    b = sample.briefing()
+    wire, copy = b.articles[0], b.articles[1]
+    r = b.reuse[0]
+    report = {"story": b.stories[0].to_dict(),
+              "reuse": [{**{k: v for k, v in r.to_dict().items() if k != "alignments"},
+                         "pairs": [{"similarity": 0.97, "source_span": [0, 10], "derived_span": [0, 10],
+                                    "source_text": "The Tessaly dam", "derived_text": "The Tessaly dam"}]}],
+               "source_groups": [g.to_dict() for g in b.source_groups]}
+    by_id = {a.id: a for a in b.articles}
+    lines = provenance_lines(report, by_id)
+    assert lines[0].startswith(b.stories[0].id)
+    assert "5 article(s), 4 independent source(s)" in lines[1] and "1 near-verbatim copy" in lines[1]
+    text = "\n".join(lines)
+    assert f"Harbor Wire, \u201c{wire.title}\u201d" in text and "Daily Lantern" in text
+    assert "does not fit the content" in text  # the copy's stated date is flagged
+    assert "source :" not in text and "--pairs" in text
+    paired = "\n".join(provenance_lines(report, by_id, pairs=True))
+    assert "source : The Tessaly dam" in paired and "derived: The Tessaly dam" in paired
+    assert len(paired.splitlines()) > len(lines)
+
+
+def test_story_dates_leave_out_a_flagged_stated_date():
+    import briefing_sample as sample
+    from storydesk.story_dates import story_range
+
+    b = sample.briefing()  # the copy states 2031-09-02, flagged as not fitting the content
+    first, last = story_range(b.articles, b.stories[0])
+    assert (first.isoformat(), last.isoformat()) == ("2031-03-15", "2031-03-18")
+    flagged = [a for a in b.articles if a.has_flag("date_mismatch")]
+    assert story_range(flagged, b.stories[0]) == (None, None)  # never the flagged date itself
+    assert story_range([], b.stories[0])[0].isoformat() == "2031-03-15"  # the index's own dates, no articles

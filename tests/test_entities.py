@@ -7,6 +7,7 @@ import pytest
 
 from storydesk import entities
 from storydesk.entities import acronym_of, name_key, same_person_name, similar_name_word
+from storydesk import pipeline
 from storydesk.pipeline import Analysis
 from storydesk.records import Article, Entity, Source
 from storydesk.store import SQLiteStore
@@ -155,6 +156,10 @@ def test_entities_command_lists_stored_entities(tmp_path):
     db = str(tmp_path / "t.db")
     with SQLiteStore(db) as store:
         store.add_article(make_article(ARTICLE_A, "a"))
+    before = CliRunner().invoke(entities_cmd, ["--db", db, "--json"])
+    assert before.exit_code == 0 and json.loads(before.output) == []  # read commands never compute
+    with SQLiteStore(db) as store:
+        pipeline.run(store)
     out = CliRunner().invoke(entities_cmd, ["--db", db, "--json"])
     assert out.exit_code == 0, out.output
     names = {e["name"] for e in json.loads(out.output)}

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from storydesk import judge
 from storydesk.judge import JudgeConfig, JudgeWeightsMissing, RewriteJudge, judge_pairs, train
+from storydesk.models import judge as onnx_judge
 
 MILL = "The mill employs about 400 people in the valley."
 REWORDED = "About 400 people in the valley work at the mill."
@@ -35,7 +35,7 @@ def test_verdicts_are_cached_per_run(monkeypatch):
             calls.append(list(pairs))
             return np.full(len(pairs), 0.9)
 
-    monkeypatch.setattr(judge, "get_judge", lambda: Counting())
+    monkeypatch.setattr(onnx_judge, "get_judge", lambda: Counting())
     cache: dict = {}
     judge_pairs([(MILL, REWORDED), (MILL, UNRELATED), (MILL, REWORDED)], cache)
     again = judge_pairs([(MILL, UNRELATED), (TOLD, OTHER_FACT)], cache)
@@ -44,6 +44,7 @@ def test_verdicts_are_cached_per_run(monkeypatch):
 
 
 def test_trained_weights_round_trip_through_the_file(tmp_path):
+    pytest.importorskip("torch", reason="training needs the train extra (requirements-train.txt)")
     pairs = [(MILL, REWORDED), (MILL, UNRELATED), (TOLD, OTHER_FACT), (REWORDED, MILL)] * 2
     trained = train(pairs, [1, 0, 0, 1] * 2, JudgeConfig(rank=2, epochs=1, batch_size=4))
     path = tmp_path / "judge.safetensors"
@@ -53,7 +54,8 @@ def test_trained_weights_round_trip_through_the_file(tmp_path):
 
 
 def test_missing_or_mismatched_weights_say_how_to_fix(tmp_path):
-    with pytest.raises(JudgeWeightsMissing, match="benchmarks/rewrite.py --write"):
+    pytest.importorskip("torch", reason="training needs the train extra (requirements-train.txt)")
+    with pytest.raises(JudgeWeightsMissing, match="training/train_judge.py"):
         RewriteJudge(JudgeConfig(rank=2)).load(tmp_path / "absent.safetensors")
     RewriteJudge(JudgeConfig(rank=2)).save(tmp_path / "r2.safetensors")
     with pytest.raises(JudgeWeightsMissing, match="another layout"):
@@ -61,6 +63,7 @@ def test_missing_or_mismatched_weights_say_how_to_fix(tmp_path):
 
 
 def test_merged_adapters_give_the_same_verdicts():
+    pytest.importorskip("torch", reason="training needs the train extra (requirements-train.txt)")
     pairs = [(MILL, REWORDED), (MILL, UNRELATED), (TOLD, OTHER_FACT)]
     trained = train(pairs * 2, [1, 0, 0] * 2, JudgeConfig(rank=2, epochs=1, batch_size=3))
     before = trained.proba(pairs)

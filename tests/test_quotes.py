@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from storydesk import entities, quotes
+from storydesk import entities, pipeline, quotes
 from storydesk.pipeline import Analysis
 from storydesk.quotes import MAX_QUOTE_CHARS, _info, compare, quote_spans, word_diff
 from storydesk.records import Article, Quote, Source, Speaker
@@ -215,6 +215,10 @@ def test_quotes_command_filters_by_speaker(tmp_path):
     db = str(tmp_path / "t.db")
     with SQLiteStore(db) as store:
         store.add_article(make_article(STORY, "a"))
+    before = CliRunner().invoke(quotes_cmd, ["--db", db, "--json"])
+    assert before.exit_code == 0 and json.loads(before.output) == []  # read commands never compute
+    with SQLiteStore(db) as store:
+        pipeline.run(store)
     out = CliRunner().invoke(quotes_cmd, ["--db", db, "--json", "--speaker", "varga"])
     assert out.exit_code == 0, out.output
     found = json.loads(out.output)

@@ -59,7 +59,12 @@ def full_briefing() -> Briefing:
     arts = sample.articles()
     base = sample.briefing()
     groups = {a: g.origin_id for g in base.source_groups for a in g.article_ids}
-    return sample.briefing(summary=summarize(arts, budget_words=150, independent_groups=groups))
+    summary = summarize(arts, budget_words=150, independent_groups=groups)
+    hostile = arts[4]
+    line = hostile.text.split("\n", 1)[0]  # the sentence carrying <script>, always cited, chosen or not
+    if not any(s.text == line for s in summary):
+        summary.append(SummarySentence(line, [Citation(hostile.id, (0, len(line)))]))
+    return sample.briefing(summary=summary)
 
 
 # --------------------------------------------------------------------------- HTML
@@ -188,7 +193,7 @@ def test_timeline_dates_precisions_and_impossible_dates():
     arts = sample.articles()[:1]
     cite = [Citation(arts[0].id, (0, 10))]
     events = [TimelineEvent("2031-W10", "week", "A week.", cite), TimelineEvent("2031-02", "month", "A month.", cite),
-              TimelineEvent("2029", "year", "A year.", cite), TimelineEvent("2031-02-30", "day", "Impossible.", cite),
+              TimelineEvent("2030", "year", "A year.", cite), TimelineEvent("2031-02-30", "day", "Impossible.", cite),
               TimelineEvent("P3W", "unknown", "A duration.", cite),
               TimelineEvent("2031-03-05T14:00", "day", "With a time.", cite)]
     b = Briefing(generated_at="x", articles=arts, timeline=events)
@@ -269,3 +274,23 @@ def test_markdown_renders_safely_through_a_commonmark_parser():
     assert "<script>alert('x')</script>" in "".join(p.text)
     hrefs = {v for k, v in p.attrs if k == "href"}
     assert "#source-1" in hrefs  # [[n]] markers became links to the sources table
+
+
+def test_timeline_shows_each_sentence_once_and_keeps_old_dates_off_the_axis():
+    arts = sample.articles()[:1]  # published 15 Mar 2031
+    cite = [Citation(arts[0].id, (0, 10))]
+    twice = "The dam, built in 1974, was holding back a swollen reservoir last week."
+    events = [TimelineEvent("1974", "year", twice, cite), TimelineEvent("2031-W10", "week", twice, cite),
+              TimelineEvent("1998", "year", "The town was last flooded in 1998.", cite),
+              TimelineEvent("2031-03-14", "day", "The dam broke.", cite)]
+    b = Briefing(generated_at="x", articles=arts, timeline=events)
+    page = render_html(b)
+    parse(page)
+    svg = page[page.index("<svg"):page.index("</svg>")]
+    listed = page.replace(svg, "")
+    assert listed.count(twice) == 1 and "1974</time>" not in listed  # kept under the week, not under 1974
+    assert "1998" not in svg and "years" not in svg  # the axis spans weeks, not decades
+    background = page[page.index("Earlier background"):]
+    assert "last flooded in 1998" in background
+    md_text = render_markdown(b)
+    assert md_text.count(twice) == 1 and "Earlier background" in md_text

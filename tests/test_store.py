@@ -13,7 +13,7 @@ from hypothesis import given, settings, strategies as st
 
 from storydesk.errors import NotFound, SchemaTooNew
 from storydesk.records import Article, Flag, Removal, Source, Story
-from storydesk.store import SQLiteStore, migrations
+from storydesk.store import SQLiteStore, migrations, open_store
 
 text_st = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=300)
 opt_text = st.none() | st.text(max_size=40)
@@ -31,8 +31,8 @@ articles_st = st.builds(
 
 @settings(max_examples=60, deadline=None)
 @given(article=articles_st, raw=st.binary(max_size=200))
-def test_article_round_trip(tmp_path_factory, article, raw):
-    with SQLiteStore(str(tmp_path_factory.mktemp("db") / "s.db")) as store:
+def test_article_round_trip(store_factory, article, raw):
+    with open_store(store_factory()) as store:
         assert store.add_article(article, raw)
         assert store.add_article(article, raw) is False
         back = store.get_article(article.id)
@@ -41,7 +41,8 @@ def test_article_round_trip(tmp_path_factory, article, raw):
         assert store.get_raw(back.raw_sha256) == raw
 
 
-def test_records_round_trip_and_replace(store):
+def test_records_round_trip_and_replace(backend_store):
+    store = backend_store
     story = Story(id="s1", label="Ferry capsizes", article_ids=["a1", "a2"], first_seen="2024-05-13")
     store.put_records("stories", [story])
     assert store.get_records("stories", Story) == [story]
@@ -49,29 +50,43 @@ def test_records_round_trip_and_replace(store):
     assert [s.id for s in store.get_records("stories", Story)] == ["s2"]
 
 
-def test_unknown_article_is_a_named_error(store):
+def test_replaced_record_moves_to_the_end(backend_store):
+    backend_store.put_records("stories", [Story(id="s1", label="a"), Story(id="s2", label="b")])
+    backend_store.put_records("stories", [Story(id="s1", label="c")])
+    assert [(s.id, s.label) for s in backend_store.get_records("stories", Story)] == [("s2", "b"), ("s1", "c")]
+
+
+def test_state_is_replaced(backend_store):
+    backend_store.put_state("x", b"1")
+    backend_store.put_state("x", b"\x00\xff")
+    assert backend_store.get_state("x") == b"\x00\xff" and backend_store.get_state("y") is None
+
+
+def test_unknown_article_is_a_named_error(backend_store):
+    store = backend_store
     with pytest.raises(NotFound, match="storydesk articles"):
         store.get_article("nope")
 
 
-def test_migrations_are_numbered_and_applied(tmp_path):
+def test_migrations_are_numbered_and_applied(store_factory):
     numbers = [n for n, _ in migrations()]
     assert numbers == sorted(set(numbers)) and numbers[0] == 1
-    path = str(tmp_path / "m.db")
-    with SQLiteStore(path) as store:
+    target = store_factory()
+    with open_store(target) as store:
         assert store.schema_version == numbers[-1]
-    with SQLiteStore(path) as store:  # re-opening applies nothing twice
+    with open_store(target) as store:  # re-opening applies nothing twice
         assert store.schema_version == numbers[-1]
 
 
-def test_newer_schema_is_refused(tmp_path):
-    path = str(tmp_path / "new.db")
-    SQLiteStore(path).close()
-    db = sqlite3.connect(path)
-    db.execute("PRAGMA user_version=999")
-    db.close()
+def test_newer_schema_is_refused(store_factory):
+    target = store_factory()
+    with open_store(target) as store:
+        if not target.startswith("postgres"):
+            store.db.execute("PRAGMA user_version=999")
+        else:
+            store.db.execute("INSERT INTO storydesk_migrations (number) VALUES (999)")
     with pytest.raises(SchemaTooNew, match="upgrade storydesk"):
-        SQLiteStore(path)
+        open_store(target)
 
 
 def test_killed_ingest_leaves_consistent_store_and_rerun_finishes(tmp_path):

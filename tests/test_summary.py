@@ -10,7 +10,7 @@ import briefing_sample as sample
 from storydesk.pipeline import Analysis
 from storydesk.records import Article, Source, SourceGroup, Story, SummarySentence
 from storydesk.store import SQLiteStore
-from storydesk.summary import _statements, _states, article_units, summarize, summary_stage
+from storydesk.summary import _statements, _states, article_units, dangling_attribution, summarize, summary_stage
 from storydesk.text import normalise
 
 
@@ -274,3 +274,54 @@ def test_a_quote_opening_with_a_pronoun_stands_alone_when_attributed_by_name():
             "\"They told us the pier would hold for another winter,\" harbour master Ines Vall said.", "Port Post")
     units = {u.text: u for u in article_units(a, "g")}
     assert units[a.text.splitlines()[1]].eligible
+
+
+# --------------------------------------------------------------------------- sentences that stand alone
+@pytest.mark.parametrize("dateline", ["KVARN \u2014 ", "NIAMEY, Niger \u2014 ", "CHICAGO _ ", "BEIJING, Dec. 2 (Xinhua) -- ",
+                                      "MUNICH, Germany (AP) \u2014 ", "ROSWELL, Ga. \u2013 ", "Niamey, Niger - "])
+def test_datelines_are_cut_from_the_sentence_and_its_span(dateline):
+    body = "Soldiers were sent to guard the bridges over the river after the vote on Sunday."
+    a = art(f"{dateline}{body}\nThe council met again on Monday to discuss the bridges and the roads.", "wire")
+    summary = summarize([a], budget_words=40)
+    lead = next(s for s in summary if "Soldiers" in s.text)
+    assert lead.text == body
+    start, end = lead.citations[0].span
+    assert a.text[start:end] == body  # the citation starts after the dateline: nothing added, a prefix removed
+
+
+@pytest.mark.parametrize("text", ["The water rose faster than anyone expected, she said.",
+                                  "\u201cWe had minutes to leave,\u201d he told reporters on Friday.",
+                                  "The dam had been checked twice this year, they added."])
+def test_a_pronoun_attribution_never_stands_alone(text):
+    named = "Ilse Brandvik, the director of the town's civil protection office, spoke at the school on Friday."
+    a = art(f"{named} {text}", "paper")
+    b = art("Officials counted the damage to the roads and the bridges across the whole valley on Friday.", "other")
+    summary = summarize([a, b], budget_words=150, independent_groups={a.id: "a", b.id: "b"})
+    assert all(s.text != text for s in summary)
+    for s in summary:
+        if text in s.text:
+            assert s.text.startswith(named)  # used together with the sentence that names the speaker
+    assert not any(dangling_attribution(s.text) for s in summary)
+
+
+def test_dangling_attribution_detector():
+    assert dangling_attribution("The levee held, she said.")
+    assert dangling_attribution("\u201cIt held,\u201d he added.")
+    assert not dangling_attribution("The levee held, officials said.")
+    assert not dangling_attribution("Brandvik spoke first. The levee held, she said.")
+
+
+def test_an_origin_and_its_rewrite_give_one_sentence_not_two():
+    origin = art("Rescue teams reached three villages cut off by the floodwater in the valley on Friday.\n"
+                 "The regional council promised new bridges before the winter.", "wire")
+    rewrite = art("On Friday rescuers finally got through to the three valley villages the floodwater had isolated.\n"
+                  "Schools in the town will stay closed for another week.", "rewriter")
+    other = art("A local doctor said the shelter was running out of clean water and blankets.", "indep")
+    groups = {origin.id: "g1", rewrite.id: "g1", other.id: "g2"}
+    summary = summarize([origin, rewrite, other], budget_words=150, independent_groups=groups)
+    villages = [s for s in summary if "villages" in s.text]
+    assert len(villages) == 1 and "single_source" in {f.kind for f in villages[0].flags}
+    # treated as independent, both versions may be chosen: the rule is about provenance, not wording
+    loose = summarize([origin, rewrite, other], budget_words=150,
+                      independent_groups={origin.id: "g1", rewrite.id: "g3", other.id: "g2"})
+    assert len([s for s in loose if "villages" in s.text]) == 2

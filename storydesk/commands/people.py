@@ -6,17 +6,11 @@ adds ``entities_cmd`` and ``quotes_cmd`` to the CLI group.
 from __future__ import annotations
 
 import json
-import os
 
 import click
 
+from .options import db_option as _DB, json_option as _JSON, open_db, story_option as _STORY
 from ..sanitize import echo, echo_json, secho
-from ..store import SQLiteStore
-
-_DB = click.option("--db", default=lambda: os.environ.get("STORYDESK_DB", "storydesk.db"),
-                   show_default="./storydesk.db or $STORYDESK_DB", help="SQLite store to use.")
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-_STORY = click.option("--story", "story_id", default=None, help="Only this story (id or unique id prefix).")
 
 
 @click.command("entities")
@@ -25,10 +19,10 @@ _STORY = click.option("--story", "story_id", default=None, help="Only this story
 @_JSON
 def entities_cmd(story_id, db, as_json) -> None:
     """People, organisations and places, with their name variants and roles."""
-    from ..entities import list_entities
+    from ..queries import entities
 
-    with SQLiteStore(db) as store:
-        found = list_entities(store, story_id=story_id)
+    with open_db(db) as store:
+        found = entities(store, story_id=story_id)
     if as_json:
         echo_json(json.dumps([e.to_dict() for e in found], indent=2, ensure_ascii=False))
         return
@@ -50,10 +44,10 @@ def entities_cmd(story_id, db, as_json) -> None:
 @_JSON
 def quotes_cmd(speaker, story_id, db, as_json) -> None:
     """Quotes with their speakers, and how other outlets quote the same words."""
-    from ..quotes import list_quotes
+    from ..queries import quotes
 
-    with SQLiteStore(db) as store:
-        found = list_quotes(store, speaker=speaker, story_id=story_id)
+    with open_db(db) as store:
+        found = quotes(store, speaker=speaker, story_id=story_id)
     if as_json:
         echo_json(json.dumps([q.to_dict() for q in found], indent=2, ensure_ascii=False))
         return

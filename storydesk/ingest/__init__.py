@@ -32,12 +32,18 @@ _STREAMED = {"warc", "jsonl"}  # archives hold many articles: size limits apply 
 
 def ingest(inputs: Iterable[str], store: SQLiteStore, *, field_map: Optional[dict] = None,
            max_mb: float = DEFAULT_MAX_MB, stdin: Optional[BinaryIO] = None,
-           progress: bool = False) -> IngestReport:
-    """Ingest every input and return what happened to each."""
+           progress: bool = False, executor=None) -> IngestReport:
+    """Ingest every input and return what happened to each.
+
+    With an ``executor`` (``storydesk.cluster``), WARC files are read in parallel on it."""
     report = IngestReport(run_id=uuid.uuid4().hex[:12])
     paths = list(expand_inputs(inputs, report))
     for outcome in report.outcomes:  # inputs that were not found or folders that could not be read
         store.log_outcome(report.run_id, outcome, _now())
+    if executor is not None:
+        from .parallel import ingest_archives, split_archives
+        archives, paths = split_archives(paths)
+        ingest_archives(archives, store, executor, report, field_map=field_map, max_bytes=int(max_mb * 1e6), at=_now)
     for path in _progress(paths, progress):
         for outcome in iter_ingest_file(path, store, field_map=field_map, max_mb=max_mb, stdin=stdin):
             report.outcomes.append(outcome)

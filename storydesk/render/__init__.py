@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import os
 import re
-from dataclasses import dataclass, field
-from typing import Optional
+from dataclasses import dataclass, field, replace
+from typing import Callable, Optional
 
-from ..records import Article, Briefing, Citation, Claim, Flag, Quote, Reuse, TimelineEvent
-from ..text import sentence_spans
+from ..records import Article, Briefing, Citation, Claim, Flag, Quote, Reuse, Story, TimelineEvent
+from ..story_dates import story_range
+from ..text import load_data, sentence_spans
 
 FLAG_LABELS = {
     "single_source": "single source",
@@ -34,6 +36,44 @@ FLAG_LABELS = {
     "capped": "quote cut (too long)",
     "article_capped": "article only partly analysed",
     "misattributed_narration": "narration presented as a quote",
+    "fetched": "fetched from a web archive",
+    "encoding": "text encoding converted",
+    "feed_summary_only": "feed summary only",
+    "conflict": "disputed",
+}
+# What each badge means, for the legend under the page (every badge shown is explained there).
+FLAG_HELP = {
+    "single_source": "only one independent source (or copies of one origin) states this",
+    "low_confidence": "the analysis is unsure; check the cited words",
+    "date_mismatch": "the publication date the article states does not fit the events it reports; "
+                     "it is left out of the story's dates",
+    "conflict": "another source gives a different value for this figure",
+    "date_conflict": "sources give different dates for this",
+    "date_inferred": "the article states no date; it was inferred from the text",
+    "unknown_date": "no usable date",
+    "impossible_date": "the stated date cannot exist (e.g. 30 February)",
+    "non_english": "not analysed by the English-only steps (quotes, actors, summary)",
+    "no_speaker": "nobody could be found who said these words",
+    "unbalanced_quote": "the quotation marks in the article do not pair up",
+    "unclosed_quote": "a quotation is opened but never closed",
+    "spans_paragraphs": "the quotation runs over several paragraphs",
+    "nested_quote": "a quotation inside a quotation",
+    "capped": "the quotation is longer than shown",
+    "article_capped": "the article is very long; only its first part was analysed",
+    "misattributed_narration": "words another outlet wrote as its own narration appear here as a quotation",
+    "fetched": "read from a web archive (WARC) record; the value is when it was captured",
+    "encoding": "the file was not UTF-8; its encoding was detected and converted",
+    "feed_summary_only": "the feed carried only a summary, not the full article",
+}
+OTHER_HELP = {
+    "independent sources": "articles sharing an origin (a wire story and its copies, or rewrites) count once",
+    "reported speech": "what someone said in the reporter's words, not a quotation",
+    "same words in": "the quotation is printed identically by every article cited",
+    "wording altered": "outlets print the same quotation with different words",
+    "shortened": "one outlet prints only part of the quotation",
+    "different speaker": "outlets give the same words to different people",
+    "date unknown": "no usable date was found for this article or event",
+    "text / inferred": "publication date read from the article text, or inferred, rather than stated in metadata",
 }
 MAX_NOTE = 180  # characters of a flag's detail shown in the notes box
 RELATION_LABELS = {
@@ -165,6 +205,11 @@ class View:
     label: str
     date_range: str
     _sentences: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    prefix: str = ""  # anchor prefix when several stories share one page
+    # Where citations and articles link: None for the static page (its sources table); the web app
+    # points them at the article page's span instead.
+    cite_href: Optional[Callable[[Citation], str]] = None
+    article_href: Optional[Callable[[str], str]] = None
 
     @property
     def n_articles(self) -> int:
@@ -218,10 +263,39 @@ class View:
 
     def outlet(self, article_id: str) -> str:
         art = self.articles.get(article_id)
-        return (art.outlet or art.source.path or art.id) if art else article_id
+        return source_name(art) if art else article_id
+
+    def anchor(self, name: str) -> str:
+        """A page-unique id (``s2-src-3``) when several stories share one page."""
+        return f"{self.prefix}{name}"
 
 
-def build_view(briefing: Briefing) -> View:
+def source_name(article: Article) -> str:
+    """The outlet, else the file name (never a local folder path), else the id."""
+    if article.outlet:
+        return article.outlet
+    path = article.source.path if article.source else None
+    if path:
+        return os.path.basename(path.rstrip("/\\")) or path
+    return article.id
+
+
+TITLE_CHARS = 110
+
+
+def display_title(article: Article) -> str:
+    """The metadata title, else the text's first line; cut at a word, never inside one."""
+    title = " ".join((article.title or "").split())
+    if not title:
+        text = article.text if isinstance(article.text, str) else ""
+        title = " ".join(text.strip().split("\n", 1)[0].split()) if text.strip() else ""
+    if len(title) <= TITLE_CHARS:
+        return title
+    cut = title[:TITLE_CHARS + 1].rsplit(" ", 1)[0].rstrip(",;:-–— ")
+    return cut + " …"
+
+
+def build_view(briefing: Briefing, prefix: str = "") -> View:
     """Number the sources, group them by independence, and collect the notes."""
     articles = {a.id: a for a in briefing.articles}
     groups = _groups(briefing, articles)
@@ -235,7 +309,8 @@ def build_view(briefing: Briefing) -> View:
         best = reuse_of.get(r.derived_id)
         if best is None or r.coverage > best.coverage:
             reuse_of[r.derived_id] = r
-    view = View(briefing, articles, number, group_of, groups, reuse_of, [], _label(briefing), _date_range(briefing))
+    view = View(briefing, articles, number, group_of, groups, reuse_of, [], _label(briefing), _date_range(briefing),
+                prefix=prefix)
     view.notes = _notes(view)
     return view
 
@@ -273,14 +348,9 @@ def _label(briefing: Briefing) -> str:
 
 
 def _date_range(briefing: Briefing) -> str:
-    """First to last publication date, leaving out dates flagged as not fitting their article."""
-    trusted = [a for a in briefing.articles if not any(f.kind == "date_mismatch" for f in a.flags)]
-    days = [w[0] for w in (parse_when(a.published) for a in trusted) if w]
-    if not days:
-        firsts = [parse_when(s.first_seen) for s in briefing.stories]
-        lasts = [parse_when(s.last_seen) for s in briefing.stories]
-        days = [w[0] for w in firsts + lasts if w]
-    return fmt_range(min(days), max(days)) if days else "dates unknown"
+    """First to last trusted article date, as every command computes it (:func:`story_range`)."""
+    first, last = story_range(briefing.articles, briefing.stories[0] if len(briefing.stories) == 1 else None)
+    return fmt_range(first, last) if first else "dates unknown"
 
 
 def _notes(view: View) -> list[str]:
@@ -461,3 +531,134 @@ def reuse_text(view: View, article: Article) -> str:
     src = view.number.get(r.source_id)
     ref = f"[{src}]" if src else "an article not in this briefing"
     return f"{label} {ref}, {r.coverage:.0%} of sentences"
+
+
+# --------------------------------------------------------------------------- one page, several stories
+def records_for_story(records: list, story_id: str, ids: set[str]) -> list:
+    """The records that belong to a story: by their story id, else by the articles they cite."""
+    return [rec for rec in records if _belongs(rec, story_id, ids)]
+
+
+def _belongs(rec, story_id: str, ids: set[str]) -> bool:
+    if isinstance(rec, Story):
+        return rec.id == story_id
+    if getattr(rec, "story_id", None) is not None:
+        return rec.story_id == story_id
+    return bool(_article_ids(rec.to_dict()) & ids)
+
+
+def _article_ids(data: dict) -> set[str]:
+    found = {data[k] for k in ("article_id", "source_id", "derived_id") if data.get(k)}
+    for key in ("citations", "mentions"):
+        found |= {c["article_id"] for c in data.get(key, [])}
+    return found
+
+
+_SECTIONS = ("reuse", "source_groups", "entities", "quotes", "claims", "timeline", "summary")
+
+
+def story_briefing(briefing: Briefing, story: Story) -> Briefing:
+    """The part of a briefing about one story (its articles and the records citing them)."""
+    ids = set(story.article_ids)
+    parts = {k: records_for_story(getattr(briefing, k), story.id, ids) for k in _SECTIONS}
+    return replace(briefing, articles=[a for a in briefing.articles if a.id in ids], stories=[story], **parts)
+
+
+def split_stories(briefing: Briefing) -> list[Briefing]:
+    """One briefing per story, largest first; articles in no story form a last, untitled part."""
+    stories = sorted(briefing.stories, key=lambda s: (-len(s.article_ids), s.id))
+    parts = [story_briefing(briefing, s) for s in stories]
+    placed = {i for s in stories for i in s.article_ids}
+    rest = [a for a in briefing.articles if a.id not in placed]
+    if rest:
+        loose = Story("unassigned", "Articles in no story", [a.id for a in rest])
+        part = story_briefing(briefing, loose)
+        parts.append(replace(part, stories=[]))
+    return [p for p in parts if p.articles]
+
+
+def story_label(briefing: Briefing) -> str:
+    return briefing.stories[0].label if briefing.stories else "Articles in no story"
+
+
+# --------------------------------------------------------------------------- timeline, facts, legend
+PRECISION_RANK = {"day": 0, "week": 1, "month": 2, "year": 3}
+BACKGROUND_DAYS = 366  # events this long before the story's first article are background, off the axis
+
+
+def timeline_sections(briefing: Briefing) -> tuple[list, list, list[TimelineEvent]]:
+    """(events for the axis, earlier background events, undated events), each sentence once.
+
+    A sentence dated twice (``built in 1974 ... last week``) is kept under the date nearest the
+    story's own dates; events long before the story are listed as background so they do not
+    stretch the axis over decades.
+    """
+    first, _ = story_range(briefing.articles)
+    dated, undated = timeline_parts(_one_per_sentence(briefing.timeline, first))
+    if first is None:
+        return dated, [], undated
+    cut = first - dt.timedelta(days=BACKGROUND_DAYS)
+    axis = [(e, w) for e, w in dated if w[1] >= cut]
+    background = [(e, w) for e, w in dated if w[1] < cut]
+    return axis or dated, background if axis else [], undated
+
+
+def _one_per_sentence(events: list[TimelineEvent], first: Optional[dt.date]) -> list[TimelineEvent]:
+    best: dict[str, tuple[tuple, TimelineEvent]] = {}
+    order: list[str] = []
+    for e in events:
+        key = " ".join(event_text(e).split()).casefold()
+        when = parse_when(e.date)
+        distance = abs((when[0] - first).days) if when and first else (0 if when else 10**6)
+        rank = (distance > BACKGROUND_DAYS, PRECISION_RANK.get(when[2], 9) if when else 9, distance)
+        if key not in best:
+            order.append(key)
+        if key not in best or rank < best[key][0]:
+            best[key] = (rank, e)
+    return [best[k][1] for k in order]
+
+
+def event_text(event: TimelineEvent) -> str:
+    """An event's sentence as shown: without a leading wire dateline ('KVARN — '), nothing added."""
+    from ..summary import dateline_end
+
+    return event.text[dateline_end(event.text):]
+
+
+def key_facts(briefing: Briefing, view: View) -> list[Claim]:
+    """Undisputed claims, best supported first, each citing sentence shown once."""
+    claims = sorted((c for c in briefing.claims if not c.conflicts),
+                    key=lambda c: -(c.independent_support or view.independent(c.citations)))
+    seen: set[str] = set()
+    out = []
+    for c in claims:
+        key = " ".join(c.text.split()).casefold()
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out
+
+
+def _vague_words() -> list[str]:
+    return sorted(load_data("claims.json").get("vague", {}), key=len, reverse=True)
+
+
+def claim_label(label: Optional[str]) -> str:
+    """A claim label in plain grammar: 'hundreds troops' -> 'hundreds of troops' (our words, not a source's)."""
+    if not label:
+        return ""
+    words = "|".join(re.escape(w) for w in _vague_words())
+    return re.sub(rf"\b({words})\s+(?!of\b)(?=[a-z])", r"\1 of ", label) if words else label
+
+
+def legend(briefing: Briefing) -> list[tuple[str, str]]:
+    """(badge wording, what it means) for every flag kind the briefing shows, then the other marks."""
+    kinds: dict[str, None] = {}
+    records = [*briefing.articles, *briefing.summary, *briefing.quotes, *briefing.claims]
+    for rec in records:
+        for f in rec.flags:
+            kinds.setdefault(f.kind)
+    out = [(FLAG_LABELS.get(k, k.replace("_", " ")), FLAG_HELP.get(k, "a flag set by the analysis; the JSON "
+                                                                     "briefing carries its detail"))
+           for k in kinds]
+    return out + list(OTHER_HELP.items())

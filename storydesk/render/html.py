@@ -1,8 +1,9 @@
 """The briefing as one self-contained HTML page (inline CSS and SVG, no script, no network).
 
 Every piece of article-derived text goes through :func:`esc`; the only markup
-in the page is the renderer's own. Citation numbers link to the sources table
-and show the exact cited words on hover or keyboard focus.
+in the page is the renderer's own. A citation number opens the exact cited words
+on tap, click or keyboard (a checkbox toggle styled by CSS), with a link to the
+source's row in the sources table.
 """
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from typing import Iterable, Optional
 from urllib.parse import urlparse
 
 from ..records import Briefing, Citation, Flag, Quote, SummarySentence
-from . import (MAX_ACTORS, MAX_CLAIMS, MAX_NAMED, MAX_QUOTES, RELATION_LABELS, QuoteCluster, View, actors, build_view, disputed_pairs,
-               flag_label, flag_level, fmt_date, fmt_stamp, narration_citation, quote_clusters, reuse_text, speaker_text, timeline_parts,
-               word_diff)
+from . import (MAX_ACTORS, MAX_CLAIMS, MAX_NAMED, MAX_QUOTES, RELATION_LABELS, QuoteCluster, View, actors, build_view,
+               claim_label, display_title, disputed_pairs, event_text, flag_label, flag_level, fmt_date, fmt_stamp, key_facts, legend,
+               narration_citation, quote_clusters, reuse_text, speaker_text, split_stories, story_label,
+               timeline_sections, word_diff)
 
 TYPE_LABELS = {"PERSON": "Person", "ORG": "Organisation", "GPE": "Place", "LOC": "Place", "NORP": "Group",
                "FAC": "Facility", "EVENT": "Event"}
@@ -33,21 +35,28 @@ def stylesheet() -> str:
     return resources.files("storydesk.render").joinpath("briefing.css").read_text(encoding="utf-8")
 
 
+SECTIONS = (("summary", "Summary"), ("timeline", "Timeline"), ("actors", "Actors"), ("quotes", "Quotes"),
+            ("disputed", "Disputed facts"), ("facts", "Key facts"), ("sources", "Sources"))
+
+
 def render_html(briefing: Briefing) -> str:
-    """Render ``briefing`` as a complete, self-contained HTML document."""
+    """Render ``briefing`` as a complete, self-contained HTML document.
+
+    Several stories become a table of contents followed by one part per story, each with its own
+    sections and sources (the numbers restart in every story).
+    """
     view = build_view(briefing)
-    sections = [
-        ("summary", "Summary", _summary(view)),
-        ("timeline", "Timeline", _timeline(view)),
-        ("actors", "Actors", _actors(view)),
-        ("quotes", "Quotes", _quotes(view)),
-        ("disputed", "Disputed facts", _disputed(view)),
-        ("facts", "Key facts", _facts(view)),
-        ("sources", "Sources", _sources(view)),
-    ]
-    present = [(anchor, title, body) for anchor, title, body in sections if body]
-    nav = " ".join(f'<a href="#{a}">{esc(t)}</a>' for a, t, _ in present)
-    body = "\n".join(f'<section id="{a}">\n<h2>{esc(t)}</h2>\n{b}\n</section>' for a, t, b in present)
+    if len(briefing.stories) > 1:
+        parts = [build_view(b, prefix=f"s{k}-") for k, b in enumerate(split_stories(briefing), 1)]
+        nav = '<nav class="toc" aria-label="Stories"><a href="#legend">What the badges mean</a></nav>'
+        body = _contents(parts) + "\n" + "\n".join(_story(k, v) for k, v in enumerate(parts, 1))
+        notes = ""
+    else:
+        present = sections(view)
+        nav = '<nav class="toc" aria-label="Sections">' + " ".join(
+            f'<a href="#{a}">{esc(t)}</a>' for a, t, _ in present) + ' <a href="#legend">Badges</a></nav>'
+        body = "\n".join(f'<section id="{a}">\n<h2>{esc(t)}</h2>\n{b}\n</section>' for a, t, b in present)
+        notes = _notes(view)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -62,9 +71,10 @@ def render_html(briefing: Briefing) -> str:
 <body>
 <main>
 {_header(view)}
-<nav class="toc" aria-label="Sections">{nav}</nav>
-{_notes(view)}
+{nav}
+{notes}
 {body}
+{_legend(briefing)}
 {_footer(view)}
 </main>
 </body>
@@ -72,15 +82,59 @@ def render_html(briefing: Briefing) -> str:
 """
 
 
+def sections(view: View) -> list[tuple[str, str, str]]:
+    """``(anchor, title, html)`` of every non-empty section; the web story page lays out the same."""
+    built = {"summary": _summary, "timeline": _timeline, "actors": _actors, "quotes": _quotes,
+             "disputed": _disputed, "facts": _facts, "sources": _sources}
+    out = [(view.anchor(a), t, built[a](view)) for a, t in SECTIONS]
+    return [(a, t, b) for a, t, b in out if b]
+
+
+def _contents(parts: list[View]) -> str:
+    """The table of contents: one line per story with its dates, size and lead sentence."""
+    items = []
+    for k, v in enumerate(parts, 1):
+        lead = v.briefing.summary[0].text if v.briefing.summary else ""
+        lead = f'<p class="toc-lead">{esc(lead)}</p>' if lead else ""
+        items.append(f'<li><a href="#story-{k}">{esc(story_label(v.briefing))}</a>'
+                     f'<p class="facts">{_facts_line(v)}</p>{lead}</li>')
+    return ('<section id="contents">\n<h2>Stories</h2>\n<ol class="stories">\n' + "\n".join(items)
+            + "\n</ol>\n</section>")
+
+
+def _facts_line(view: View) -> str:
+    sources = f"{view.n_sources} independent source{'' if view.n_sources == 1 else 's'}"
+    articles = f"{view.n_articles} article{'' if view.n_articles == 1 else 's'}"
+    return f"<span>{esc(view.date_range)}</span><span>{articles}</span><span>{sources}</span>"
+
+
+def _story(k: int, view: View) -> str:
+    present = sections(view)
+    nav = " ".join(f'<a href="#{a}">{esc(t)}</a>' for a, t, _ in present)
+    body = "\n".join(f'<section id="{a}">\n<h3 class="sec">{esc(t)}</h3>\n{b}\n</section>' for a, t, b in present)
+    return (f'<article class="story" id="story-{k}">\n<h2 class="story-title"><span class="story-num">{k}</span>'
+            f'{esc(story_label(view.briefing))}</h2>\n<p class="facts">{_facts_line(view)}</p>\n'
+            f'<nav class="toc" aria-label="Sections of story {k}">{nav} <a href="#contents">All stories</a></nav>\n'
+            f'{_notes(view)}\n{body}\n</article>')
+
+
+def _legend(briefing: Briefing) -> str:
+    rows = "\n".join(f"<dt>{_badge_word(word)}</dt><dd>{esc(meaning)}</dd>" for word, meaning in legend(briefing))
+    return (f'<section id="legend">\n<h2>What the badges mean</h2>\n<dl class="legend">\n{rows}\n</dl>\n'
+            '<p class="more">Tap or click a citation number to read the cited words; the link inside opens the '
+            'source in the sources table.</p>\n</section>')
+
+
+def _badge_word(word: str) -> str:
+    return f'<span class="badge info">{esc(word)}</span>'
+
+
 # --------------------------------------------------------------------------- pieces
 def _header(view: View) -> str:
     b = view.briefing
     label = "Briefing" if len(b.stories) <= 1 else f"Briefing \u00b7 {len(b.stories)} stories"
-    sources = f"{view.n_sources} independent source{'' if view.n_sources == 1 else 's'}"
-    articles = f"{view.n_articles} article{'' if view.n_articles == 1 else 's'}"
     return (f'<header class="masthead">\n<p class="kicker">{esc(label)}</p>\n<h1>{esc(view.label)}</h1>\n'
-            f'<p class="facts"><span>{esc(view.date_range)}</span><span>{articles}</span>'
-            f'<span>{sources}</span></p>\n</header>')
+            f'<p class="facts">{_facts_line(view)}</p>\n</header>')
 
 
 def _notes(view: View) -> str:
@@ -90,15 +144,22 @@ def _notes(view: View) -> str:
     return f'<aside class="notes" aria-label="Evidence notes">\n<h2>Read with care</h2>\n<ul>\n{items}\n</ul>\n</aside>'
 
 
+_CITE_IDS = itertools.count(1)
+
+
 def _cites(view: View, citations: Iterable[Citation]) -> str:
-    """Superscript citation numbers, each linking to its source and showing the cited words."""
+    """Superscript citation numbers. A tap, click or Enter opens the cited words (a checkbox toggle, so
+    no hover and no script is needed); the link inside goes to the source's row."""
     parts = []
     for n, c in view.cite_numbers(list(citations)):
         art = view.articles[c.article_id]
         when = fmt_date(art.published) if art.published else "undated"
-        tip = (f'<span class="tip" role="tooltip"><span class="tip-src">[{n}] {esc(view.outlet(art.id))}'
-               f' \u00b7 {esc(when)}</span><span class="tip-text">{_in_context(view, c)}</span></span>')
-        parts.append(f'<a class="cite" href="#src-{n}" aria-label="source {n}">{n}{tip}</a>')
+        toggle = f"c{next(_CITE_IDS)}"
+        src = view.anchor(f"src-{n}")
+        tip = (f'<span class="tip" role="note"><a class="tip-src" href="{esc(view.cite_href(c)) if view.cite_href else '#' + src}">[{n}] {esc(view.outlet(art.id))}'
+               f' \u00b7 {esc(when)}</a><span class="tip-text">{_in_context(view, c)}</span></span>')
+        parts.append(f'<span class="cite"><input type="checkbox" class="cite-open" id="{toggle}">'
+                     f'<label for="{toggle}" title="source {n}: show the cited words">{n}</label>{tip}</span>')
     return f'<sup class="cites">{"".join(parts)}</sup>' if parts else ""
 
 
@@ -138,25 +199,34 @@ def _summary(view: View) -> str:
 
 # --------------------------------------------------------------------------- timeline
 def _timeline(view: View) -> str:
-    dated, undated = timeline_parts(view.briefing.timeline)
+    dated, background, undated = timeline_sections(view.briefing)
     if not dated and not undated:
         return ""
     parts = []
     if dated:
-        parts.append(_timeline_svg(dated))
+        parts.append(_timeline_svg(dated, view.prefix))
         items = []
         for k, (e, (first, _, precision)) in enumerate(dated, 1):
-            shown = fmt_date(e.date)
-            approx = (f' <span class="precision">{esc(precision)}</span>' if precision != "day" else "")
-            items.append(f'<li id="ev-{k}"><div class="when"><span class="evnum">{k}</span>'
-                         f'<time datetime="{esc(first.isoformat())}">{esc(shown)}</time>{approx}</div>'
-                         f'<p class="what">{esc(e.text)}{_cites(view, e.citations)}</p></li>')
+            items.append(f'<li id="{view.anchor(f"ev-{k}")}"><div class="when"><span class="evnum">{k}</span>'
+                         f'{_when(e.date, first, precision)}</div>'
+                         f'<p class="what">{esc(event_text(e))}{_cites(view, e.citations)}</p></li>')
         parts.append('<ol class="events">\n' + "\n".join(items) + "\n</ol>")
+    if background:
+        items = [f'<li><div class="when">{_when(e.date, first, precision)}</div>'
+                 f'<p class="what">{esc(event_text(e))}{_cites(view, e.citations)}</p></li>'
+                 for e, (first, _, precision) in background]
+        parts.append('<h4 class="background">Earlier background</h4>\n<ul class="events background">\n'
+                     + "\n".join(items) + "\n</ul>")
     if undated:
-        items = [f'<li><p class="what">{esc(e.text)}{_cites(view, e.citations)}</p></li>' for e in undated]
-        parts.append('<h3 class="undated">Undated events <span class="badge warn">date unknown</span></h3>\n'
+        items = [f'<li><p class="what">{esc(event_text(e))}{_cites(view, e.citations)}</p></li>' for e in undated]
+        parts.append('<h4 class="undated">Undated events <span class="badge warn">date unknown</span></h4>\n'
                      '<ul class="events undated">\n' + "\n".join(items) + "\n</ul>")
     return "\n".join(parts)
+
+
+def _when(date: str, first, precision: str) -> str:
+    approx = f' <span class="precision">{esc(precision)}</span>' if precision != "day" else ""
+    return f'<time datetime="{esc(first.isoformat())}">{esc(fmt_date(date))}</time>{approx}'
 
 
 class _Scale:
@@ -261,7 +331,7 @@ def _duration(days: int) -> str:
     return f"{round(days / 365.25)} years"
 
 
-def _timeline_svg(dated: list) -> str:
+def _timeline_svg(dated: list, prefix: str = "") -> str:
     """The overview: one marker per date (numbered like the list below), bars for weeks, months, years."""
     width, left, right = 720, 26, 26
     scale = _Scale([(w[0], w[1]) for _, w in dated], left, width - right)
@@ -307,7 +377,7 @@ def _timeline_svg(dated: list) -> str:
         out.append(f'<line class="tl-stem" x1="{x0:.1f}" y1="{y}" x2="{x0:.1f}" y2="{axis}"/>')
         bar = (f'<rect class="span" x="{x0:.1f}" y="{y - 5}" width="{x1 - x0:.1f}" height="10" rx="5"/>'
                if precision != "day" else "")
-        out.append(f'<a href="#ev-{numbers[0]}"><g class="tl-{"dot" if precision == "day" else "range"}">'
+        out.append(f'<a href="#{prefix}ev-{numbers[0]}"><g class="tl-{"dot" if precision == "day" else "range"}">'
                    f'{tip}{bar}<rect class="pill" x="{x0 - pill / 2:.1f}" y="{y - 9}" width="{pill:.1f}" '
                    f'height="18" rx="9"/><text x="{x0:.1f}" y="{y + 3.5}">{esc(label)}</text></g></a>')
     out.append("</svg>")
@@ -402,7 +472,7 @@ def _issue(view: View, a: Quote, b: Optional[Quote], relation: str, diff: Option
         source = narration_citation(view, a, diff, *(f.detail for f in a.flags if f.kind == relation))
         if source is not None:
             n = view.number[source.article_id]
-            where = (f"quoted in {_where(view, a)}, but <a href=\"#src-{n}\">[{n}]</a> "
+            where = (f"quoted in {_where(view, a)}, but <a href=\"#{view.anchor(f'src-{n}')}\">[{n}]</a> "
                      f"{esc(view.outlet(source.article_id))} prints the words as its own narration:")
             detail = f'<p class="detail">\u201c{esc(view.span_text(source))}\u201d</p>'
         else:
@@ -414,7 +484,7 @@ def _issue(view: View, a: Quote, b: Optional[Quote], relation: str, diff: Option
 
 def _where(view: View, q: Quote) -> str:
     n = view.number.get(q.article_id)
-    ref = f'<a href="#src-{n}">[{n}]</a> ' if n else ""
+    ref = f'<a href="#{view.anchor(f"src-{n}")}">[{n}]</a> ' if n else ""
     return f"{ref}{esc(view.outlet(q.article_id))}"
 
 
@@ -434,7 +504,7 @@ def _diff_html(old: str, new: str) -> str:
 def _claim_line(view: View, claim) -> str:
     n = claim.independent_support or view.independent(claim.citations)
     support = f'<span class="support">{n} independent source{"" if n == 1 else "s"}</span>'
-    label = f'<strong class="figure">{esc(claim.label)}:</strong> ' if claim.label else ""
+    label = f'<strong class="figure">{esc(claim_label(claim.label))}:</strong> ' if claim.label else ""
     return f"{label}{esc(claim.text)}{_cites(view, claim.citations)} {support} {_badges(claim.flags)}"
 
 
@@ -451,10 +521,9 @@ def _disputed(view: View) -> str:
 
 
 def _facts(view: View) -> str:
-    claims = [c for c in view.briefing.claims if not c.conflicts]
+    claims = key_facts(view.briefing, view)
     if not claims:
         return ""
-    claims.sort(key=lambda c: -(c.independent_support or view.independent(c.citations)))
     items = [f"<li>{_claim_line(view, c)}</li>" for c in claims[:MAX_CLAIMS]]
     more = len(claims) - MAX_CLAIMS
     tail = f'<p class="more">and {more} more with less support.</p>' if more > 0 else ""
@@ -475,30 +544,36 @@ def _sources(view: View) -> str:
         group_cell = f'<td class="grp" rowspan="{n}"><span class="gnum">{g.number}</span>{what}</td>'
         rows = [_source_row(view, a, group_cell if k == 0 else "") for k, a in enumerate(g.articles)]
         bodies.append(f'<tbody{" class=shared" if n > 1 else ""}>' + "\n".join(rows) + "</tbody>")
-    return (intro + '\n<table class="sources">\n<thead><tr><th title="independence group">Group</th><th>#</th>'
+    return (intro + '\n<div class="table-wrap"><table class="sources">\n<thead><tr><th title="independence group">Group</th><th>#</th>'
             '<th>Outlet</th><th>Headline</th><th>Published</th><th>Relation</th></tr></thead>\n'
-            + "\n".join(bodies) + "\n</table>")
+            + "\n".join(bodies) + "\n</table></div>")
 
 
 def _source_row(view: View, a, group_cell: str) -> str:
     n = view.number[a.id]
-    title = esc(a.title) if a.title else '<span class="muted">(no headline)</span>'
+    shown = display_title(a)
+    title = esc(shown) if shown else '<span class="muted">(no headline)</span>'
     url = a.source.url if a.source else None
     if url and urlparse(url).scheme in ("http", "https"):
         title = f'<a href="{esc(url)}" rel="noreferrer noopener">{title}</a>'
-    when = esc(fmt_date(a.published)) if a.published else '<span class="badge warn">unknown</span>'
+    when = esc(fmt_date(a.published)) if a.published else '<span class="badge warn">date unknown</span>'
     if a.published and a.published_basis in ("inferred", "text"):
         when += f'<span class="basis">{esc(a.published_basis)}</span>'
     byline = f'<span class="byline">{esc(", ".join(a.authors))}</span>' if a.authors else ""
     flags = _badges(a.flags)
     extra = byline + (f'<span class="aflags">{flags}</span>' if flags else "")
-    return (f'<tr id="src-{n}">{group_cell}<td class="num">{n}</td><td class="outlet">{esc(view.outlet(a.id))}</td>'
+    return (f'<tr id="{view.anchor(f"src-{n}")}">{group_cell}<td class="num">{n}</td><td class="outlet">{_article_link(view, a.id)}</td>'
             f'<td class="headline">{title}{extra}</td><td class="date">{when}</td>'
             f'<td class="rel">{esc(reuse_text(view, a))}</td></tr>')
+
+
+def _article_link(view: View, article_id: str) -> str:
+    name = esc(view.outlet(article_id))
+    return f'<a href="{esc(view.article_href(article_id))}">{name}</a>' if view.article_href else name
 
 
 def _footer(view: View) -> str:
     b = view.briefing
     return (f'<footer><p>Generated {esc(fmt_stamp(b.generated_at))} by storydesk (briefing schema v{esc(b.schema_version)}). '
-            'Summary sentences are exact extracts of the articles cited after them; hover or focus a number '
+            'Summary sentences are exact extracts of the articles cited after them; tap or click a number '
             'to read the cited words. Numbers refer to the sources table.</p></footer>')

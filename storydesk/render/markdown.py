@@ -11,8 +11,9 @@ import re
 from typing import Iterable
 
 from ..records import Briefing, Citation
-from . import (MAX_ACTORS, MAX_CLAIMS, MAX_NAMED, MAX_QUOTES, RELATION_LABELS, View, actors, build_view,
-               disputed_pairs, flag_label, fmt_date, narration_citation, quote_clusters, reuse_text, speaker_text, timeline_parts, word_diff)
+from . import (MAX_ACTORS, MAX_CLAIMS, MAX_NAMED, MAX_QUOTES, RELATION_LABELS, View, actors, build_view, claim_label,
+               display_title, disputed_pairs, event_text, flag_label, fmt_date, key_facts, legend, narration_citation,
+               quote_clusters, reuse_text, speaker_text, split_stories, story_label, timeline_sections, word_diff)
 from .. import sanitize
 from ..text import normalise
 
@@ -25,20 +26,66 @@ def md(value) -> str:
     return _SPECIAL.sub(r"\\\1", text)
 
 
+FOOTER = ("Summary sentences are exact extracts of the articles cited after them; numbers refer to the "
+          "sources table (they restart in each story).")
+
+
 def render_markdown(briefing: Briefing) -> str:
-    """Render ``briefing`` as a Markdown document."""
+    """Render ``briefing`` as a Markdown document; several stories become contents + one part each."""
     view = build_view(briefing)
-    parts = [_header(view), _notes(view), _summary(view), _timeline(view), _actors(view), _quotes(view),
-             _disputed(view), _facts(view), _sources(view), _evidence(view), _links(view),
-             f"---\n\n*Generated {md(briefing.generated_at)} by storydesk (briefing schema "
-             f"v{briefing.schema_version}). Summary sentences are exact extracts of the articles cited after "
-             "them; numbers refer to the sources table.*\n"]
-    return "\n".join(p for p in parts if p)
+    if len(briefing.stories) > 1:
+        parts = [build_view(b, prefix=f"s{k}-") for k, b in enumerate(split_stories(briefing), 1)]
+        body = [_contents(parts)] + [_story(k, v) for k, v in enumerate(parts, 1)]
+        head = [_header(view)]
+    else:
+        head = [_header(view), _notes(view)]
+        body = _body(view)
+    tail = [_legend(briefing), f"---\n\n*Generated {md(briefing.generated_at)} by storydesk (briefing schema "
+            f"v{briefing.schema_version}). {FOOTER}*\n"]
+    return "\n".join(p for p in head + body + tail if p)
+
+
+def _body(view: View) -> list[str]:
+    return [_summary(view), _timeline(view), _actors(view), _quotes(view), _disputed(view), _facts(view),
+            _sources(view), _evidence(view), _links(view)]
+
+
+def _h(view: View, title: str, depth: int = 0) -> str:
+    """A section heading, one level down inside a story part."""
+    return "#" * (2 + depth + (1 if view.prefix else 0)) + f" {title}\n"
+
+
+def _contents(parts: list[View]) -> str:
+    lines = ["## Stories\n"]
+    for k, v in enumerate(parts, 1):
+        lines.append(f"{k}. [{md(story_label(v.briefing))}](#story-{k}) \u2014 {_facts_line(v)}")
+    return "\n".join(lines) + "\n"
+
+
+def _facts_line(view: View) -> str:
+    n, m = view.n_articles, view.n_sources
+    return (f"{md(view.date_range)} \u00b7 {n} article{'' if n == 1 else 's'} \u00b7 {m} independent "
+            f"source{'' if m == 1 else 's'}")
+
+
+def _story(k: int, view: View) -> str:
+    head = (f'<a id="story-{k}"></a>\n\n## {k}. {md(story_label(view.briefing))}\n\n*{_facts_line(view)}*\n')
+    return "\n".join(p for p in [head, _notes(view), *_body(view)] if p)
+
+
+def _legend(briefing: Briefing) -> str:
+    lines = ["## What the flags mean\n"] + [f"- *{md(word)}*: {md(meaning)}" for word, meaning in legend(briefing)]
+    return "\n".join(lines) + "\n"
 
 
 def _cites(view: View, citations: Iterable[Citation]) -> str:
-    marks = " ".join(f"[[{n}]]" for n, _ in view.cite_numbers(list(citations)))
+    marks = " ".join(_mark(view, n) for n, _ in view.cite_numbers(list(citations)))
     return f" {marks}" if marks else ""
+
+
+def _mark(view: View, n: int) -> str:
+    """``[[n]]``: a reference link to source n (prefixed inside a story part, so parts do not collide)."""
+    return f"[[{n}]][{view.prefix}{n}]" if view.prefix else f"[[{n}]]"
 
 
 def _flags(flags) -> str:
@@ -61,31 +108,37 @@ def _notes(view: View) -> str:
 def _summary(view: View) -> str:
     if not view.briefing.summary:
         return ""
-    lines = ["## Summary\n"]
+    lines = [_h(view, "Summary")]
     for k, s in enumerate(view.briefing.summary, 1):
         lines.append(f"{k}. {md(s.text)}{_cites(view, s.citations)}{_flags(s.flags)}")
     return "\n".join(lines) + "\n"
 
 
 def _timeline(view: View) -> str:
-    dated, undated = timeline_parts(view.briefing.timeline)
+    dated, background, undated = timeline_sections(view.briefing)
     if not dated and not undated:
         return ""
-    lines = ["## Timeline\n"]
-    for e, (_, _, precision) in dated:
-        approx = f" ({precision})" if precision != "day" else ""
-        lines.append(f"- **{md(fmt_date(e.date))}**{approx} \u2014 {md(e.text)}{_cites(view, e.citations)}")
+    lines = [_h(view, "Timeline")]
+    lines += [_event(view, e, precision) for e, (_, _, precision) in dated]
+    if background:
+        lines.append("\n**Earlier background**\n")
+        lines += [_event(view, e, precision) for e, (_, _, precision) in background]
     if undated:
         lines.append("\n**Undated** *(date unknown)*\n")
-        lines += [f"- {md(e.text)}{_cites(view, e.citations)}" for e in undated]
+        lines += [f"- {md(event_text(e))}{_cites(view, e.citations)}" for e in undated]
     return "\n".join(lines) + "\n"
+
+
+def _event(view: View, e, precision: str) -> str:
+    approx = f" ({precision})" if precision != "day" else ""
+    return f"- **{md(fmt_date(e.date))}**{approx} \u2014 {md(event_text(e))}{_cites(view, e.citations)}"
 
 
 def _actors(view: View) -> str:
     ranked = actors(view.briefing)
     if not ranked:
         return ""
-    lines = ["## Actors\n"]
+    lines = [_h(view, "Actors")]
     for ent in ranked[:MAX_ACTORS]:
         bits = [ent.type.lower()]
         if ent.roles:
@@ -114,7 +167,7 @@ def _quotes(view: View) -> str:
         return ""
     shown = [c for c in clusters if c.issues or c.lead.kind != "indirect"]
     reported = [c for c in clusters if not c.issues and c.lead.kind == "indirect"]
-    lines = ["## Quotes\n"]
+    lines = [_h(view, "Quotes")]
     for c in shown[:MAX_QUOTES]:
         lines += _quote(view, c)
     if len(shown) > MAX_QUOTES:
@@ -151,7 +204,7 @@ def _quote(view: View, c) -> list[str]:
             source = narration_citation(view, a, diff, *(f.detail for f in a.flags if f.kind == relation))
             if source is not None:
                 n = view.number[source.article_id]
-                where = (f"quoted in {_where(view, a)}, but [[{n}]] {md(view.outlet(source.article_id))} prints "
+                where = (f"quoted in {_where(view, a)}, but {_mark(view, n)} {md(view.outlet(source.article_id))} prints "
                          f"the words as its own narration")
                 detail = f": \u201c{md(view.span_text(source))}\u201d"
         elif diff:
@@ -165,7 +218,7 @@ def _quote(view: View, c) -> list[str]:
 
 def _where(view: View, quote) -> str:
     n = view.number.get(quote.article_id)
-    return (f"[[{n}]] " if n else "") + md(view.outlet(quote.article_id))
+    return (f"{_mark(view, n)} " if n else "") + md(view.outlet(quote.article_id))
 
 
 def _diff(old: str, new: str) -> str:
@@ -177,7 +230,7 @@ def _diff(old: str, new: str) -> str:
 
 def _claim(view: View, claim) -> str:
     n = claim.independent_support or view.independent(claim.citations)
-    label = f"**{md(claim.label)}:** " if claim.label else ""
+    label = f"**{md(claim_label(claim.label))}:** " if claim.label else ""
     return (f"{label}{md(claim.text)}{_cites(view, claim.citations)} *({n} independent source{'' if n == 1 else 's'})*"
             f"{_flags(claim.flags)}")
 
@@ -186,7 +239,7 @@ def _disputed(view: View) -> str:
     pairs = disputed_pairs(view.briefing)
     if not pairs:
         return ""
-    lines = ["## Disputed facts\n"]
+    lines = [_h(view, "Disputed facts")]
     for claim, others in pairs:
         lines.append(f"- {_claim(view, claim)}")
         lines += [f"  **but** {_claim(view, o)}" for o in others]
@@ -194,11 +247,10 @@ def _disputed(view: View) -> str:
 
 
 def _facts(view: View) -> str:
-    claims = [c for c in view.briefing.claims if not c.conflicts]
+    claims = key_facts(view.briefing, view)
     if not claims:
         return ""
-    claims.sort(key=lambda c: -(c.independent_support or view.independent(c.citations)))
-    lines = ["## Key facts\n"] + [f"- {_claim(view, c)}" for c in claims[:MAX_CLAIMS]]
+    lines = [_h(view, "Key facts")] + [f"- {_claim(view, c)}" for c in claims[:MAX_CLAIMS]]
     return "\n".join(lines) + "\n"
 
 
@@ -206,13 +258,13 @@ def _sources(view: View) -> str:
     if not view.groups:
         return ""
     n, m = view.n_articles, view.n_sources
-    lines = ["## Sources\n", f"{n} article{'' if n == 1 else 's'} from {m} independent source"
+    lines = [_h(view, "Sources"), f"{n} article{'' if n == 1 else 's'} from {m} independent source"
              f"{'' if m == 1 else 's'}. Articles that share an origin (a wire story and its copies, or rewrites) "
              "form one group and count once.\n"]
     for g in view.groups:
         size = len(g.articles)
         what = "independent" if size == 1 else f"{size} articles sharing one origin, counted once"
-        lines += [f"### Group {g.number}: {md(view.outlet(g.origin.id))} ({what})\n",
+        lines += [_h(view, f"Group {g.number}: {md(view.outlet(g.origin.id))} ({what})", 1),
                   "| # | Outlet | Headline | Published | Relation |", "|---:|---|---|---|---|"]
         for a in g.articles:
             num = view.number[a.id]
@@ -220,8 +272,8 @@ def _sources(view: View) -> str:
             if a.published and a.published_basis in ("inferred", "text"):
                 when += f" ({a.published_basis})"
             flags = f" \u2014 *{md('; '.join(flag_label(f) for f in a.flags))}*" if a.flags else ""
-            title = md(a.title) if a.title else "*(no headline)*"
-            lines.append(f'| <a id="source-{num}"></a>{num} | {md(view.outlet(a.id))} | {title}{flags} | '
+            title = md(display_title(a)) or "*(no headline)*"
+            lines.append(f'| <a id="{view.prefix}source-{num}"></a>{num} | {md(view.outlet(a.id))} | {title}{flags} | '
                          f"{when} | {md(reuse_text(view, a))} |")
         lines.append("")
     return "\n".join(lines)
@@ -234,10 +286,10 @@ def _evidence(view: View) -> str:
         for n, c in view.cite_numbers(s.citations):
             span = view.span_text(c)
             if normalise(span) != normalise(s.text):
-                lines.append(f"- **{k}.** [[{n}]] {md(view.outlet(c.article_id))}: \u201c{md(span)}\u201d")
+                lines.append(f"- **{k}.** {_mark(view, n)} {md(view.outlet(c.article_id))}: \u201c{md(span)}\u201d")
     if not lines:
         return ""
-    return "## Evidence in other words\n\nWhere a cited source words a summary sentence differently:\n\n" + \
+    return _h(view, "Evidence in other words") + "\nWhere a cited source words a summary sentence differently:\n\n" + \
         "\n".join(lines) + "\n"
 
 
@@ -248,5 +300,5 @@ def _links(view: View) -> str:
         art = view.articles[aid]
         title = f"{view.outlet(aid)}, {fmt_date(art.published) if art.published else 'undated'}"
         title = sanitize.line(" ".join(title.replace(chr(34), chr(39)).replace("\\", "/").split()))
-        defs.append(f'[{n}]: #source-{n} "{title}"')
+        defs.append(f'[{view.prefix}{n}]: #{view.prefix}source-{n} "{title}"')
     return "\n".join(defs) + "\n" if defs else ""

@@ -1,0 +1,313 @@
+"""Hybrid search over stored sentences: SQLite FTS5 (bm25, snippets) fused with
+embedding similarity by reciprocal rank fusion, with filters by story, outlet,
+entity and date.
+
+:func:`update_index` is the only writer (called at the end of analysis): it
+indexes articles not indexed yet, embeds only sentences never seen, and
+rebuilds the story/entity filter tables only when that stage output changed,
+so running it twice does nothing the second time. :func:`search` only reads.
+"""
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import numpy as np
+
+from .errors import BadQuery
+from .records import Article, SearchHit
+from .text import load_data, normalise, sentence_spans
+
+MAX_QUERY_CHARS = 1000  # longer text is a document, not a query
+MAX_TERMS = 32
+RRF_K = 60  # Cormack et al. 2009: the usual constant for reciprocal rank fusion
+CANDIDATES = 100  # each list contributes its top this many before fusion
+MODES = ("hybrid", "fts", "vector")
+_WORD = re.compile(r"\w+", re.UNICODE)
+_MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"  # FTS5 snippet markers; never in article text after cleaning
+
+Encoder = Callable[[list[str]], np.ndarray]
+
+
+def _default_encoder(texts: list[str]) -> np.ndarray:
+    from .embed import embed
+    return embed(texts)
+
+
+# --------------------------------------------------------------------------- indexing
+@dataclass
+class IndexReport:
+    articles: int = 0  # newly indexed
+    sentences: int = 0
+    vectors: int = 0  # newly embedded
+    filters_rebuilt: bool = False
+    vector_error: Optional[str] = None
+
+
+def update_index(store, encoder: Optional[Encoder] = None) -> IndexReport:
+    """Index what is new in ``store`` (idempotent); return what was done."""
+    report = IndexReport()
+    db = store.db
+    new = [Article.from_dict(json.loads(d)) for (d,) in db.execute(
+        "SELECT data FROM articles WHERE id NOT IN (SELECT article_id FROM search_articles) ORDER BY seq")]
+    with store.transaction():
+        for article in new:
+            report.sentences += _index_article(db, article)
+        report.articles = len(new)
+    try:
+        report.vectors = _embed_missing(store, encoder or _default_encoder)
+    except Exception as exc:  # no model: keyword search still works; say so
+        report.vector_error = f"{type(exc).__name__}: {exc}"
+    report.filters_rebuilt = _refresh_filters(store)
+    return report
+
+
+def _index_article(db, article: Article) -> int:
+    rows = [(article.id, a, b, article.text[a:b]) for a, b in sentence_spans(article.text)
+            if _WORD.search(article.text[a:b])]
+    if article.title:
+        rows.append((article.id, -1, -1, article.title))  # the headline is searchable too (span -1: no span)
+    for row in rows:
+        cur = db.execute("INSERT OR IGNORE INTO search_sentences (article_id, start, end, text) VALUES (?,?,?,?)", row)
+        if cur.rowcount:
+            db.execute("INSERT INTO search_fts (rowid, text) VALUES (?, ?)", (cur.lastrowid, row[3]))
+    db.execute("INSERT OR REPLACE INTO search_articles (article_id, sentences) VALUES (?,?)", (article.id, len(rows)))
+    return len(rows)
+
+
+def _embed_missing(store, encoder: Encoder, batch: int = 512) -> int:
+    """Embed sentences without a vector; identical sentences (wire copies) share one."""
+    db, added = store.db, 0
+    while True:
+        rows = db.execute("SELECT rowid, text FROM search_sentences WHERE vector_id IS NULL LIMIT ?", (batch,)).fetchall()
+        if not rows:
+            return added
+        keys = [normalise(t) for _, t in rows]
+        known = dict(db.execute(f"SELECT key, id FROM search_vectors WHERE key IN ({','.join('?' * len(keys))})", keys))
+        todo = list(dict.fromkeys(k for k in keys if k not in known))
+        texts = {normalise(t): t for _, t in rows}
+        vectors = encoder([texts[k] for k in todo]) if todo else np.zeros((0, 1))
+        with store.transaction():
+            for key, vec in zip(todo, vectors):
+                cur = db.execute("INSERT INTO search_vectors (key, vector) VALUES (?,?)",
+                                 (key, np.asarray(vec, dtype=np.float16).tobytes()))
+                known[key] = cur.lastrowid
+            db.executemany("UPDATE search_sentences SET vector_id=? WHERE rowid=?",
+                           [(known[k], rowid) for (rowid, _), k in zip(rows, keys)])
+        added += len(todo)
+
+
+def _signature(db, kind: str) -> str:
+    count, top = db.execute("SELECT count(*), max(rowid) FROM records WHERE kind=?", (kind,)).fetchone()
+    return f"{kind}:{count}:{top}"
+
+
+def _refresh_filters(store) -> bool:
+    """Rebuild article->story and article->entity tables when those records changed."""
+    db = store.db
+    sig = "|".join(_signature(db, k) for k in ("stories", "entities")).encode()
+    if store.get_state("search.filters") == sig:
+        return False
+    from .records import Entity, Story
+    stories = store.get_records("stories", Story)
+    entities = store.get_records("entities", Entity)
+    with store.transaction():
+        db.execute("DELETE FROM search_story")
+        db.executemany("INSERT OR IGNORE INTO search_story VALUES (?,?)",
+                       [(aid, s.id) for s in stories for aid in s.article_ids])
+        db.execute("DELETE FROM search_entity")
+        db.executemany("INSERT OR IGNORE INTO search_entity VALUES (?,?,?)",
+                       [(e.id, e.name, m.article_id) for e in entities for m in e.mentions])
+        store.put_state("search.filters", sig)
+    return True
+
+
+# --------------------------------------------------------------------------- querying
+@dataclass
+class Filters:
+    story: Optional[str] = None
+    outlet: Optional[str] = None
+    entity: Optional[str] = None  # entity id or name
+    date_from: Optional[str] = None  # ISO date, inclusive
+    date_to: Optional[str] = None
+
+    def active(self) -> bool:
+        return any(v for v in (self.story, self.outlet, self.entity, self.date_from, self.date_to))
+
+
+def query_terms(query: str) -> list[str]:
+    """The words of a query, for FTS5. Syntax characters (", *, -, NEAR, ^, :) are never operators."""
+    if len(query) > MAX_QUERY_CHARS:
+        raise BadQuery(f"the query is {len(query):,} characters; shorten it to at most {MAX_QUERY_CHARS:,}",
+                       code="query_too_long")
+    words = list(dict.fromkeys(w.casefold() for w in _WORD.findall(query)))
+    if not words:
+        raise BadQuery("the query has no words to search for; type one or more words", code="empty_query")
+    stop = frozenset(load_data("stopwords.json").get("en", []))
+    content = [w for w in words if w not in stop]
+    return (content or words)[:MAX_TERMS]
+
+
+def _match_expression(terms: list[str]) -> str:
+    # Each term is a quoted FTS5 string, so NEAR/AND/OR/NOT and * are plain words.
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+def _check_date(value: Optional[str], name: str) -> Optional[str]:
+    if value and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value):
+        raise BadQuery(f"{name} {value!r} is not a date; write YYYY-MM-DD", code="bad_filter")
+    return value or None
+
+
+def _filter_sql(f: Filters) -> tuple[str, list]:
+    """SQL conditions on ``s`` (search_sentences) and ``ar`` (articles) for the filters."""
+    where, args = [], []
+    if f.story:
+        where.append("s.article_id IN (SELECT article_id FROM search_story WHERE story_id LIKE ?)")
+        args.append(f.story.replace("%", "") + "%")
+    if f.entity:
+        where.append("s.article_id IN (SELECT article_id FROM search_entity WHERE entity_id=? OR name=? COLLATE NOCASE)")
+        args += [f.entity, f.entity]
+    if f.outlet:
+        where.append("ar.outlet = ? COLLATE NOCASE")
+        args.append(f.outlet)
+    if f.date_from:
+        where.append("substr(ar.published, 1, 10) >= ?")
+        args.append(f.date_from)
+    if f.date_to:
+        where.append("substr(ar.published, 1, 10) <= ?")
+        args.append(f.date_to + "\uffff")
+    return (" AND ".join(where) or "1"), args
+
+
+def _fts_ranked(db, terms: list[str], f: Filters, limit: int) -> list[tuple[int, str]]:
+    cond, args = _filter_sql(f)
+    sql = (f"SELECT s.rowid, snippet(search_fts, 0, '{_MARK_OPEN}', '{_MARK_CLOSE}', '\u2026', 24) "
+           "FROM search_fts JOIN search_sentences s ON s.rowid = search_fts.rowid "
+           "JOIN articles ar ON ar.id = s.article_id "
+           f"WHERE search_fts MATCH ? AND {cond} ORDER BY bm25(search_fts) LIMIT ?")
+    return db.execute(sql, [_match_expression(terms), *args, limit]).fetchall()
+
+
+@dataclass
+class _Vectors:
+    """Every sentence vector in memory (float32), refreshed when the index grows."""
+
+    version: tuple
+    matrix: np.ndarray  # (n_vectors, dim)
+    row_of: dict[int, int]  # search_vectors.id -> matrix row
+    sent_ids: np.ndarray  # sentence rowids
+    sent_vec: np.ndarray  # matrix row of each sentence
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_VECTORS: dict[str, _Vectors] = {}
+_VLOCK = threading.Lock()
+
+
+def _vectors(store) -> Optional[_Vectors]:
+    db = store.db
+    version = db.execute("SELECT (SELECT max(id) FROM search_vectors), (SELECT max(rowid) FROM search_sentences "
+                         "WHERE vector_id IS NOT NULL)").fetchone()
+    if version[0] is None:
+        return None
+    with _VLOCK:
+        cached = _VECTORS.get(store.path)
+        if cached is not None and cached.version == version:
+            return cached
+        ids, blobs = [], []
+        for vid, blob in db.execute("SELECT id, vector FROM search_vectors ORDER BY id"):
+            ids.append(vid)
+            blobs.append(blob)
+        matrix = np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(len(ids), -1).astype(np.float32)
+        row_of = {vid: n for n, vid in enumerate(ids)}
+        pairs = db.execute("SELECT rowid, vector_id FROM search_sentences WHERE vector_id IS NOT NULL").fetchall()
+        sent_ids = np.array([p[0] for p in pairs], dtype=np.int64)
+        sent_vec = np.array([row_of[p[1]] for p in pairs], dtype=np.int64)
+        _VECTORS[store.path] = cached = _Vectors(version, matrix, row_of, sent_ids, sent_vec)
+        return cached
+
+
+def _vector_ranked(store, query: str, f: Filters, limit: int, encoder: Encoder) -> list[int]:
+    vec = _vectors(store)
+    if vec is None:
+        return []
+    q = np.asarray(encoder([query[:MAX_QUERY_CHARS]]), dtype=np.float32)[0]
+    scores = (vec.matrix @ q)[vec.sent_vec]
+    ids = vec.sent_ids
+    if f.active():
+        cond, args = _filter_sql(f)
+        allowed = np.array([r[0] for r in store.db.execute(
+            f"SELECT s.rowid FROM search_sentences s JOIN articles ar ON ar.id = s.article_id WHERE {cond}", args)],
+            dtype=np.int64)
+        keep = np.isin(ids, allowed)
+        scores, ids = scores[keep], ids[keep]
+    if len(ids) == 0:
+        return []
+    top = np.argpartition(-scores, min(limit, len(ids) - 1))[:limit]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [int(ids[i]) for i in top]
+
+
+def search(store, query: str, *, filters: Optional[Filters] = None, limit: int = 20, offset: int = 0,
+           mode: str = "hybrid", encoder: Optional[Encoder] = None) -> list[SearchHit]:
+    """Sentences matching ``query``, best first (reads the index; never writes)."""
+    if mode not in MODES:
+        raise BadQuery(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}", code="bad_filter")
+    f = filters or Filters()
+    f.date_from, f.date_to = _check_date(f.date_from, "from"), _check_date(f.date_to, "to")
+    terms = query_terms(query)
+    want = max(CANDIDATES, limit + offset)
+    fts = _fts_ranked(store.db, terms, f, want) if mode != "vector" else []
+    vector = _vector_ranked(store, query, f, want, encoder or _default_encoder) if mode != "fts" else []
+    fused = _fuse([r[0] for r in fts], vector)[offset:offset + limit]
+    snippets = {rowid: snip for rowid, snip in fts}
+    fts_rank = {r[0]: n for n, r in enumerate(fts, 1)}
+    vec_rank = {rowid: n for n, rowid in enumerate(vector, 1)}
+    return [_hit(store.db, rowid, score, snippets.get(rowid), fts_rank.get(rowid), vec_rank.get(rowid), terms)
+            for rowid, score in fused]
+
+
+def _fuse(*lists: list[int]) -> list[tuple[int, float]]:
+    """Reciprocal rank fusion of ranked id lists."""
+    score: dict[int, float] = {}
+    for ranked in lists:
+        for n, rowid in enumerate(ranked, 1):
+            score[rowid] = score.get(rowid, 0.0) + 1.0 / (RRF_K + n)
+    return sorted(score.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _hit(db, rowid: int, score: float, snippet: Optional[str], fts_rank, vec_rank, terms) -> SearchHit:
+    article_id, start, end, text, outlet, published, title, story = db.execute(
+        "SELECT s.article_id, s.start, s.end, s.text, ar.outlet, ar.published, ar.title, "
+        "(SELECT min(story_id) FROM search_story st WHERE st.article_id = s.article_id) "
+        "FROM search_sentences s JOIN articles ar ON ar.id = s.article_id WHERE s.rowid=?", (rowid,)).fetchone()
+    plain, marks = _unmark(snippet) if snippet else (text, _term_marks(text, terms))
+    span = (start, end) if start >= 0 else (0, 0)
+    return SearchHit(article_id=article_id, span=span, text=text, snippet=plain, marks=marks, story_id=story,
+                     outlet=outlet, published=published, title=title, score=round(score, 6),
+                     fts_rank=fts_rank, vector_rank=vec_rank)
+
+
+def _unmark(snippet: str) -> tuple[str, list[tuple[int, int]]]:
+    """Strip FTS5 snippet markers, returning the text and the marked offsets."""
+    out, marks, start = [], [], None
+    pos = 0
+    for ch in snippet:
+        if ch == _MARK_OPEN:
+            start = pos
+        elif ch == _MARK_CLOSE and start is not None:
+            marks.append((start, pos))
+            start = None
+        else:
+            out.append(ch)
+            pos += 1
+    return "".join(out), marks
+
+
+def _term_marks(text: str, terms: list[str]) -> list[tuple[int, int]]:
+    wanted = set(terms)
+    return [(m.start(), m.end()) for m in _WORD.finditer(text) if m.group().casefold() in wanted]

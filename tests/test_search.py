@@ -1,0 +1,169 @@
+"""Hybrid search: incremental, idempotent index; safe queries; filters; fusion."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import briefing_sample as sample  # noqa: E402
+import web_store  # noqa: E402
+from storydesk import briefing, search  # noqa: E402
+from storydesk.errors import BadQuery  # noqa: E402
+from storydesk.records import Article, Source  # noqa: E402
+from storydesk.search import Filters, update_index  # noqa: E402
+from storydesk.store import SQLiteStore  # noqa: E402
+
+
+class CountingEncoder:
+    def __init__(self):
+        self.texts: list[str] = []
+
+    def __call__(self, texts):
+        self.texts += list(texts)
+        return web_store.fake_encoder(texts)
+
+
+@pytest.fixture
+def built(tmp_path):
+    db = str(tmp_path / "s.db")
+    ids = web_store.build(db, tmp_path)
+    with SQLiteStore(db) as store:
+        yield store, ids
+
+
+def _count(store, table: str) -> int:
+    return store.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def test_update_index_is_idempotent(built):
+    store, _ = built
+    before = {t: _count(store, t) for t in ("search_sentences", "search_vectors", "search_story", "search_entity")}
+    enc = CountingEncoder()
+    report = update_index(store, encoder=enc)
+    assert (report.articles, report.sentences, report.vectors, report.filters_rebuilt) == (0, 0, 0, False)
+    assert enc.texts == []
+    assert before == {t: _count(store, t) for t in before}
+    assert _count(store, "search_fts") == before["search_sentences"]
+
+
+def test_update_index_is_incremental_and_shares_vectors_of_copies(built):
+    store, _ = built
+    text = ("Brellin reopened its old market on Monday, a week after the flood. "
+            "At least four people were killed, according to the fire service.")
+    art = Article(id=Article.make_id(text, "Quay Times"), source=Source("text"), text=text, outlet="Quay Times",
+                  title="Market reopens", published="2031-03-21")
+    store.add_article(art)
+    enc = CountingEncoder()
+    report = update_index(store, encoder=enc)
+    assert report.articles == 1 and report.sentences == 3  # two sentences and the headline
+    # "At least four people were killed..." is already in the wire story: embedded once, not again.
+    assert "At least four people were killed, according to the fire service." not in enc.texts
+    assert len(enc.texts) == 2
+
+
+def test_filters_rebuild_when_stories_change(built):
+    store, ids = built
+    from storydesk.records import Story
+    stories = store.get_records("stories", Story)
+    stories[0].article_ids = stories[0].article_ids[:2]
+    store.replace_records("stories", stories)
+    assert update_index(store, encoder=web_store.fake_encoder).filters_rebuilt
+    hits = search.search(store, "flood", filters=Filters(story="s-brellin"), mode="fts", limit=50)
+    assert {h.article_id for h in hits} <= {ids["wire"], ids["copy"]}
+
+
+@pytest.mark.parametrize("query", ['"dam', "dam*", "NEAR(dam cracks, 2)", "-dam", "dam -cracks", 'a"b', "dam AND",
+                                   "dam OR", "NOT dam", "^dam", "dam:cracks", "{dam}", "dam\u0000cracks"])
+def test_fts_syntax_is_never_an_operator(built, query):
+    store, _ = built
+    hits = search.search(store, query, encoder=web_store.fake_encoder)
+    assert any("dam" in h.text.casefold() for h in hits)
+
+
+@pytest.mark.parametrize("query, code", [("", "empty_query"), ('" * - ()', "empty_query"),
+                                         ("x" * 10_000, "query_too_long")])
+def test_unsearchable_queries_raise_bad_query(built, query, code):
+    store, _ = built
+    with pytest.raises(BadQuery) as err:
+        search.search(store, query, encoder=web_store.fake_encoder)
+    assert err.value.code == code
+
+
+def test_fts_finds_words_with_snippet_marks(built):
+    store, ids = built
+    hits = search.search(store, "cracks western wall", mode="fts")
+    assert hits and hits[0].fts_rank == 1 and hits[0].vector_rank is None
+    top = hits[0]
+    assert {top.snippet[a:b].casefold() for a, b in top.marks} >= {"cracks", "western", "wall"}
+    art = store.get_article(top.article_id)
+    assert art.text[top.span[0]:top.span[1]] == top.text
+
+
+def test_filters_restrict_results(built):
+    store, ids = built
+    enc = web_store.fake_encoder
+    by_outlet = search.search(store, "flood dam", filters=Filters(outlet="Harbor Wire"), encoder=enc, limit=50)
+    assert by_outlet and {h.article_id for h in by_outlet} == {ids["wire"]}
+    by_story = search.search(store, "notice board", filters=Filters(story="s-osk"), encoder=enc, limit=50)
+    assert by_story and {h.article_id for h in by_story} <= set(ids["payloads"])
+    by_entity = search.search(store, "flood", filters=Filters(entity="Tomas Renk"), encoder=enc, limit=50)
+    assert {h.article_id for h in by_entity} == {ids["update"]}
+    by_date = search.search(store, "flood", filters=Filters(date_from="2031-03-16", date_to="2031-03-31"),
+                            encoder=enc, limit=50)
+    assert by_date and all("2031-03-16" <= h.published[:10] <= "2031-03-31" for h in by_date)
+    with pytest.raises(BadQuery):
+        search.search(store, "flood", filters=Filters(date_from="last week"), encoder=enc)
+
+
+def test_vector_mode_and_fusion(built):
+    store, _ = built
+    enc = web_store.fake_encoder
+    vec = search.search(store, "western wall cracks engineers", mode="vector", encoder=enc)
+    assert vec and vec[0].vector_rank == 1 and vec[0].fts_rank is None
+    hybrid = search.search(store, "western wall cracks engineers", mode="hybrid", encoder=enc)
+    assert hybrid[0].fts_rank and hybrid[0].vector_rank  # found by both lists, so fused first
+
+
+def test_rrf_fusion_rewards_agreement():
+    fused = dict(search._fuse([1, 2, 3], [3, 4, 1]))
+    assert fused[1] > fused[2] and fused[3] > fused[4]
+    assert fused[1] == pytest.approx(1 / 61 + 1 / 63)
+
+
+def test_analyse_updates_the_index(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(briefing.pipeline, "run", lambda store, names=None: None)
+    monkeypatch.setattr(briefing, "update_index", lambda store: calls.append(store.path))
+    with SQLiteStore(str(tmp_path / "a.db")) as store:
+        store.add_article(sample.articles()[0])
+        assert briefing.analyse(store)
+        assert calls == [store.path]
+
+
+def test_search_cli_prints_hits(built, tmp_path):
+    from click.testing import CliRunner
+    from storydesk.cli import cli
+    store, ids = built
+    result = CliRunner().invoke(cli, ["search", "cracks western wall", "--db", store.path, "--mode", "fts", "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"article_id"' in result.output
+    bad = CliRunner().invoke(cli, ["search", "x" * 10_000, "--db", store.path, "--mode", "fts"])
+    assert bad.exit_code == 2 and "shorten" in bad.output
+
+
+@pytest.mark.slow
+def test_real_embeddings_find_a_paraphrase_without_shared_words(built):
+    store, ids = built
+    pytest.importorskip("sentence_transformers")
+    from storydesk.embed import embed
+    with store.transaction():
+        store.db.execute("UPDATE search_sentences SET vector_id=NULL")
+        store.db.execute("DELETE FROM search_vectors")
+    update_index(store, encoder=embed)
+    query = "specialists cautioned months ago that fissures were spreading through the barrier"
+    fts = search.search(store, query, mode="fts", limit=3)
+    assert not any("cracks in the dam's western wall" in h.text for h in fts)  # no shared content word
+    hits = search.search(store, query, mode="vector", encoder=embed, limit=3)
+    assert any("cracks in the dam's western wall" in h.text for h in hits)

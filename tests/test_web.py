@@ -1,0 +1,354 @@
+"""The web app and API through an in-process client: pages, links to spans, escaping, errors, limits."""
+from __future__ import annotations
+
+import re
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+import web_store  # noqa: E402
+from storydesk import pipeline  # noqa: E402
+from storydesk.search import update_index  # noqa: E402
+from storydesk.web.app import WebConfig, create_app  # noqa: E402
+from storydesk.web.security import Limits  # noqa: E402
+
+
+def _analyse_stories_only(store):
+    """The background job's analysis, cut to the stories stage so no model loads."""
+    pipeline.run(store, ["stories"])
+    update_index(store, encoder=web_store.fake_encoder)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    work = tmp_path_factory.mktemp("web")
+    db = str(work / "web.db")
+    ids = web_store.build(db, work)
+    return db, ids
+
+
+def make_client(db, **cfg) -> TestClient:
+    config = WebConfig(db=db, encoder=web_store.fake_encoder, analyse=_analyse_stories_only, **cfg)
+    return TestClient(create_app(config), raise_server_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def client(built):
+    return make_client(built[0])
+
+
+@pytest.fixture
+def ids(built):
+    return built[1]
+
+
+class Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.hrefs, self.ids, self.tags, self.attrs = [], set(), [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        for k, v in attrs:
+            self.attrs.append((tag, k, v))
+            if k == "href":
+                self.hrefs.append(v)
+            if k == "id":
+                self.ids.add(v)
+
+
+def parse(html: str) -> Links:
+    p = Links()
+    p.feed(html)
+    return p
+
+
+# --------------------------------------------------------------------------- pages
+def test_stories_list_shows_every_story_with_sources(client):
+    r = client.get("/")
+    assert r.status_code == 200
+    assert "Tessaly dam collapse floods Brellin" in r.text
+    assert "4 independent sources" in r.text  # the wire and its copy count once
+    assert r.text.index("Tessaly dam collapse") < r.text.index("Oskarby notices")  # sorted by size
+
+
+def _listed(client, url: str) -> list[str]:
+    """Story labels in the list, in order."""
+    return re.findall(r'class="story-link" href="[^"]+">([^<]+)<', client.get(url).text)
+
+
+def test_stories_filters(client):
+    brellin, oskarby = "Tessaly dam collapse floods Brellin", "Oskarby notices &lt;script&gt;"
+    assert not [x for x in _listed(client, "/?min_sources=3") if x.startswith("Oskarby")]
+    assert [x[:8] for x in _listed(client, "/?outlet=Oskarby+Ferry+Gazette")] == ["Oskarby "]
+    assert _listed(client, "/?entity=Ilse+Marquand") == [brellin]
+    assert [x[:8] for x in _listed(client, "/?from=2031-04-01")] == ["Oskarby "]
+    assert [x[:8] for x in _listed(client, "/?sort=recency")] == ["Oskarby ", brellin[:8]]
+    assert oskarby in _listed(client, "/")[1]
+
+
+def test_story_page_is_the_briefing_with_citations_to_spans(client, ids):
+    r = client.get(f"/stories/{ids['story']}")
+    assert r.status_code == 200
+    page = parse(r.text)
+    for section in ("summary", "timeline", "actors", "quotes", "disputed", "sources"):
+        assert section in page.ids, section
+    cites = [h for h in page.hrefs if h.startswith("/articles/") and "?span=" in h]
+    assert cites, "citations must link to the article's span"
+    for href in cites[:10]:
+        path, frag = href.split("#")
+        start, end = map(int, re.search(r"span=(\d+)-(\d+)", path).groups())
+        assert frag == f"span-{start}-{end}"
+        art = client.get(path)
+        assert art.status_code == 200 and frag in parse(art.text).ids
+        cited = "".join(re.findall(r'<(?:span|a) class="m [^"]*cited[^"]*"[^>]*>([^<]*)<', art.text))
+        aid = path.split("/")[2].split("?")[0]
+        text = client.get(f"/api/v1/articles/{aid}").json()["text"]
+        assert _unescape(cited) == text[start:end]
+
+
+def _unescape(s: str) -> str:
+    import html
+    return html.unescape(s)
+
+
+def test_story_page_and_static_briefing_share_sections(client, ids):
+    from storydesk.render.html import sections
+    page = client.get(f"/stories/{ids['story']}").text
+    static = client.get(f"/stories/{ids['story']}/briefing.html").text
+    for anchor in ("summary", "timeline", "quotes", "sources"):
+        assert f'<section id="{anchor}">' in page and f'<section id="{anchor}">' in static
+    assert sections  # the web page is laid out from the renderer's own sections
+
+
+def test_update_mode_link_and_page(client, ids):
+    first = client.get(f"/stories/{ids['story']}")
+    assert 'id="since-link"' in first.text
+    since = client.get(f"/stories/{ids['story']}?since=2031-03-16")
+    assert since.status_code == 200 and "new since" in since.text
+
+
+def test_article_page_marks_spans_and_links_reuse(client, ids):
+    r = client.get(f"/articles/{ids['copy']}")
+    assert r.status_code == 200
+    assert 'class="m ' in r.text and "quote" in r.text
+    # The copy's reused sentence links to the wire's matching span, and back.
+    assert f"/articles/{ids['wire']}?span=" in r.text
+    assert f"/articles/{ids['copy']}?span=" in client.get(f"/articles/{ids['wire']}").text
+    assert "Removed by cleaning" in r.text
+
+
+def test_article_raw_is_plain_text_attachment(client, ids):
+    r = client.get(f"/articles/{ids['payloads'][0]}/raw")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/plain")
+    assert "attachment" in r.headers["content-disposition"]
+
+
+def test_entity_page(client):
+    r = client.get("/entities/e1")
+    assert r.status_code == 200 and "Ilse Marquand" in r.text and "What they said" in r.text
+
+
+def test_search_page_links_to_exact_span(client, ids):
+    r = client.get("/search", params={"q": "cracks western wall"})
+    assert r.status_code == 200
+    hits = [h for h in parse(r.text).hrefs if "?span=" in h]
+    assert hits
+    assert "<mark>" in r.text
+
+
+def test_downloads_in_every_format(client, ids):
+    from storydesk.briefing import validate
+    for fmt, kind in (("md", "text/markdown"), ("html", "text/html"), ("json", "application/json")):
+        r = client.get(f"/stories/{ids['story']}/briefing.{fmt}")
+        assert r.status_code == 200 and r.headers["content-type"].startswith(kind)
+        assert "attachment" in r.headers["content-disposition"]
+    validate(client.get(f"/stories/{ids['story']}/briefing.json").json())
+
+
+# --------------------------------------------------------------------------- security
+def test_every_page_has_a_csp_without_script_and_no_script_tag(client, ids):
+    for url in ("/", f"/stories/{ids['story']}", f"/stories/{ids['payload_story']}",
+                f"/articles/{ids['payloads'][0]}", f"/articles/{ids['payloads'][1]}", "/search?q=notice+board",
+                "/add", "/entities/e1"):
+        r = client.get(url)
+        assert r.status_code == 200, url
+        csp = r.headers["content-security-policy"]
+        assert "script-src 'none'" in csp and "default-src 'none'" in csp
+        assert r.headers["x-content-type-options"] == "nosniff"
+        page = parse(r.text)
+        assert "script" not in page.tags, url
+        assert not [a for a in page.attrs if a[1].startswith("on")], url
+        assert not [h for h in page.hrefs if h.strip().lower().startswith("javascript:")], url
+        assert "svg" not in page.tags or url.startswith("/stories/"), url  # only the renderer's own drawings
+
+
+def test_payloads_are_shown_as_text(client, ids):
+    html = client.get(f"/articles/{ids['payloads'][0]}").text
+    assert "&lt;script&gt;alert(&#39;xss-script&#39;)&lt;/script&gt;" in html
+    assert "<script>" not in html and "</style><script>" not in html
+    story = client.get(f"/stories/{ids['payload_story']}").text
+    assert "&lt;svg onload" in story or "&lt;img src=x onerror" in story
+    assert 'href="javascript:' not in story
+
+
+def test_token_required_on_network_servers(built):
+    token = "t" * 32
+    c = make_client(built[0], token=token)
+    r = c.get("/api/v1/stories")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "token_required"
+    assert c.get("/api/v1/stories", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    page = c.get("/", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/login"
+    login = c.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', login.text)[1]
+    bad = c.post("/login", data={"token": "wrong", "csrf": csrf})
+    assert bad.status_code == 403
+    ok = c.post("/login", data={"token": token, "csrf": csrf}, follow_redirects=False)
+    assert ok.status_code == 303
+    assert c.get("/").status_code == 200  # the cookie now carries the token
+
+
+def test_serve_refuses_network_host_without_token(tmp_path):
+    from click.testing import CliRunner
+    from storydesk.cli import cli
+    result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--db", str(tmp_path / "x.db")])
+    assert result.exit_code == 2 and "--token-file" in result.output
+
+
+def _csrf(c: TestClient) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', c.get("/add").text)[1]
+
+
+def test_forms_need_csrf_and_same_origin(built):
+    c = make_client(built[0])
+    token = _csrf(c)
+    files = {"files": ("a.txt", b"Some text about a council meeting in Oskarby that ran late.", "text/plain")}
+    no_token = c.post("/add/upload", files=files)
+    assert no_token.status_code == 403 and "csrf" in no_token.text
+    cross = c.post("/add/upload", files=files, data={"csrf": token}, headers={"Origin": "http://evil.example"})
+    assert cross.status_code == 403
+    api_cross = c.post("/api/v1/ingest", json={"text": "x " * 20}, headers={"Origin": "http://evil.example"})
+    assert api_cross.status_code == 403 and api_cross.json()["error"]["code"] == "cross_site_request"
+
+
+def test_upload_limits_and_binary_files(built):
+    c = make_client(built[0], limits=Limits(max_file_bytes=2000, max_files=2, max_body_bytes=50_000))
+    token = _csrf(c)
+    big = c.post("/add/upload", data={"csrf": token}, files={"files": ("big.txt", b"word " * 1000, "text/plain")})
+    assert big.status_code == 413
+    c.cookies.clear()  # an API client, not a browser session: no cookie, so no CSRF token needed
+    png = c.post("/api/v1/ingest", files={"files": ("x.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, "image/png")})
+    assert png.status_code == 400 and png.json()["error"]["code"] == "binary_upload"
+    many = c.post("/api/v1/ingest", files=[("files", (f"{i}.txt", b"short text here", "text/plain")) for i in range(3)])
+    assert many.status_code in (400, 413) and "error" in many.json()
+    huge = c.post("/api/v1/ingest", content=b"x" * 60_000, headers={"content-type": "application/json"})
+    assert huge.status_code == 413 and huge.json()["error"]["code"] == "request_too_large"
+
+
+# --------------------------------------------------------------------------- bad input
+BAD_API = [
+    "/api/v1/stories/nope", "/api/v1/articles/zzzz", "/api/v1/articles/..%2F..%2Fetc", "/api/v1/entities/none",
+    "/api/v1/jobs/none", "/api/v1/stories?limit=abc", "/api/v1/stories?limit=-1", "/api/v1/stories?sort=weird",
+    "/api/v1/stories?from=yesterday", "/api/v1/search", "/api/v1/search?q=", "/api/v1/search?q=" + "x" * 10_000,
+    "/api/v1/search?q=%22%2A", "/api/v1/search?q=a&mode=magic", "/api/v1/search?q=a&from=31-12-2031",
+    "/api/v1/articles?story=nope", "/api/v1/quotes?story=zz", "/api/v1/unknown",
+]
+
+
+@pytest.mark.parametrize("url", BAD_API)
+def test_bad_api_requests_get_the_error_shape(client, url):
+    r = client.get(url)
+    assert 400 <= r.status_code < 500, (url, r.status_code, r.text[:200])
+    err = r.json()["error"]
+    assert set(err) == {"code", "message", "hint"} and err["message"]
+    assert "Traceback" not in r.text
+
+
+def test_long_query_says_how_long(client):
+    r = client.get("/api/v1/search", params={"q": "x" * 10_000})
+    assert r.json()["error"]["code"] == "query_too_long" and "10,000" in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("q", ['"dam', "dam*", "NEAR(dam cracks)", "-dam", "dam -cracks", 'a"b"c', "dam AND",
+                               "(", "OR", "^dam", "dam:cracks", "\u0000dam"])
+def test_fts_syntax_characters_are_plain_words(client, q):
+    r = client.get("/api/v1/search", params={"q": q})
+    assert r.status_code in (200, 400), r.text
+    if r.status_code == 400:
+        assert r.json()["error"]["code"] == "empty_query"
+
+
+@pytest.mark.parametrize("url", ["/stories/nope", "/articles/nope", "/articles/" + "a" * 200, "/entities/x",
+                                 "/jobs/x", "/?from=never", "/?min_sources=lots", "/articles/{a}?span=9-2",
+                                 "/search?q=" + "y" * 10_000, "/search?q=%22", "/stories/{s}?since=soon",
+                                 "/stories/{s}/briefing.pdf", "/static/secret.txt", "/nothing/here"])
+def test_bad_page_requests_get_a_page_with_the_error(client, ids, url):
+    r = client.get(url.format(a=ids["wire"], s=ids["story"]))
+    assert 400 <= r.status_code < 500, (url, r.status_code)
+    assert 'class="error"' in r.text and "error: <code>" in r.text
+    assert "Traceback" not in r.text
+
+
+def test_malformed_posts(client):
+    client.cookies.clear()  # an API client: no browser session
+    assert client.post("/api/v1/ingest", content=b"{not json", headers={"content-type": "application/json"}
+                       ).json()["error"]["code"] == "bad_request"
+    assert client.post("/api/v1/ingest", content=b"abc", headers={"content-type": "text/csv"}).status_code == 415
+    assert client.post("/api/v1/ingest", json={"text": "   "}).json()["error"]["code"] == "empty_text"
+    assert client.delete("/api/v1/stories").status_code == 405
+
+
+# --------------------------------------------------------------------------- background ingest
+def test_upload_is_ingested_in_the_background_and_joins_its_story(tmp_path):
+    work = tmp_path / "w"
+    db = str(tmp_path / "bg.db")
+    web_store.build(db, work)
+    c = make_client(db)
+    text = ("The Tessaly dam on the Varno river partly collapsed on Tuesday night, flooding the lower districts "
+            "of Brellin. Divers from the coast guard searched the old market on Saturday, Governor Ilse Marquand "
+            "said, and the national water agency sent engineers to Brellin to inspect the dam's western wall.")
+    r = c.post("/api/v1/ingest", json={"text": text, "title": "Divers search Brellin market", "outlet": "Quay Times",
+                                       "published": "2031-03-19"})
+    assert r.status_code == 202
+    job_id = r.json()["id"]
+    assert c.app.state.jobs.wait(120)
+    job = c.get(f"/api/v1/jobs/{job_id}").json()
+    assert job["status"] == "done", job
+    assert [o["status"] for o in job["outcomes"]] == ["added"]
+    added = job["outcomes"][0]["article_id"]
+    stories = c.get("/api/v1/stories").json()["items"]
+    home = [s for s in stories if added in c.get(f"/api/v1/articles?story={s['id']}").json()["items"].__repr__()]
+    assert home, "the new article must be in a story"
+    page = c.get(f"/jobs/{job_id}")
+    assert page.status_code == 200 and 'data-status="done"' in page.text
+
+
+def test_job_page_refreshes_while_running(built):
+    c = make_client(built[0])
+    gate = __import__("threading").Event()
+    job = c.app.state.jobs.submit_call("test", lambda store, job: gate.wait(10))
+    page = c.get(f"/jobs/{job.id}")
+    assert 'http-equiv="refresh"' in page.text
+    assert c.get("/api/v1/stories").status_code == 200  # the server answers while a job runs
+    gate.set()
+    assert c.app.state.jobs.wait(10)
+    assert 'http-equiv="refresh"' not in c.get(f"/jobs/{job.id}").text
+
+
+def test_browser_session_api_posts_need_the_csrf_header(built):
+    c = make_client(built[0])
+    token = _csrf(c)  # now the client holds the session cookie, like a browser
+    refused = c.post("/api/v1/ingest", files={"files": ("a.txt", b"hello there " * 5, "text/plain")})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "csrf_failed"
+    ok = c.post("/api/v1/ingest", files={"files": ("a.txt", b"hello there " * 5, "text/plain")},
+                headers={"X-CSRF-Token": token})
+    assert ok.status_code == 202
+    assert c.app.state.jobs.wait(60)
