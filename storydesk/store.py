@@ -66,7 +66,7 @@ class SQLiteStore(Store):
         try:
             self.db.execute("PRAGMA foreign_keys=ON")
             self._check_ours()
-            _retry_locked(lambda: self.db.execute("PRAGMA journal_mode=WAL"))
+            self._set_wal()
             self.db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
         except sqlite3.Error as exc:
@@ -75,6 +75,20 @@ class SQLiteStore(Store):
         except StoreError:
             self.db.close()
             raise
+
+    def _set_wal(self) -> None:
+        """Switch to WAL; the switch ignores the busy timeout, so another process creating the same
+        new store at that instant makes it fail with "locked": wait and try again."""
+        import time
+
+        for attempt in range(300):
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 299:
+                    raise
+                time.sleep(0.1)
 
     def _check_ours(self) -> None:
         """Refuse another program's SQLite database rather than add tables to it."""
