@@ -14,6 +14,7 @@ STAGE_MODULES = (
     "timeline",     # date_checks, timeline: publication-date checks and dated events
     "claims",       # claims: figures grouped across sources, conflicts
     "summary",      # summary: cited multi-document summary
+    "statements",   # statements: the same statement across articles, independent support, contradictions
 )
 
 

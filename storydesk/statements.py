@@ -193,5 +193,5 @@ def statements_stage(analysis) -> dict[str, list[StatementGroup]]:
         try:
             out += group_statements(story, analysis.articles, groups, embed=lambda t: embed(t, analysis.cache))
         except Exception as exc:  # a bad story must not stop the batch
-            analysis.fail(exc, story.article_ids[0] if story.article_ids else story.id)
+            analysis.fail(exc)
     return {"statements": out}

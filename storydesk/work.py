@@ -40,8 +40,8 @@ def _spacy_version() -> str:
 
 
 def embed_model_id() -> str:
-    from . import embed
-    return getattr(embed, "MODEL_ID", "all-MiniLM-L6-v2")
+    from .models.embeddings import fingerprint
+    return f"all-MiniLM-L6-v2-{fingerprint()[:12]}"
 
 
 def version(key: str) -> str:
@@ -49,7 +49,7 @@ def version(key: str) -> str:
     if key == "doc":
         return f"{_spacy_version()}-cap{nlp.MAX_CHARS}"
     if key == "sentences":
-        return f"{embed_model_id()}-f16"
+        return f"{embed_model_id()}-f16-narration"  # provenance sentences are narration only (quotes masked)
     raise KeyError(key)
 
 
