@@ -374,11 +374,6 @@ class SQLiteStore(Store):
         self.db.execute("INSERT OR REPLACE INTO state (name, data) VALUES (?,?)", (name, data))
 
 
-def open_store(location: str) -> "SQLiteStore":
-    """The store at ``location``: a SQLite file path (the default backend)."""
-    return SQLiteStore(location)
-
-
 def _chunks(items: list, size: int) -> Iterator[list]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
