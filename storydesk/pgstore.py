@@ -54,8 +54,11 @@ class PGStore(SQLiteStore):
     """PostgreSQL store selected by a ``postgresql://`` URL (see ``storydesk.store.open_store``)."""
 
     def __init__(self, url: str):
-        self.url = url
-        self.path = _masked(url)  # what error messages show: never the password
+        # Worker processes open the store from ``path``, so it is the URL itself: keep passwords
+        # in PGPASSWORD or ~/.pgpass, not in the URL, or they show in messages (``shown`` masks them).
+        self.path = self.url = url
+        self.shown = _masked(url)
+        self._raw_stored: set[str] = set()
         self._psycopg = _psycopg()
         self._in_retry = False
         self.db = self._connect()
@@ -67,7 +70,7 @@ class PGStore(SQLiteStore):
             conn = self._psycopg.connect(self.url, autocommit=True, connect_timeout=10,
                                          application_name="storydesk")
         except self._psycopg.Error as exc:
-            raise StoreError(f"cannot connect to the store {self.path}: {str(exc).strip()}; "
+            raise StoreError(f"cannot connect to the store {self.shown}: {str(exc).strip()}; "
                              "check the server is running and the --db URL") from exc
         return _Connection(conn)
 
@@ -86,7 +89,7 @@ class PGStore(SQLiteStore):
             except self._psycopg.OperationalError as exc:
                 self.db.discard()
                 if attempt == RETRIES - 1:
-                    raise StoreError(f"lost the connection to {self.path} {RETRIES} times ({str(exc).strip()}); "
+                    raise StoreError(f"lost the connection to {self.shown} {RETRIES} times ({str(exc).strip()}); "
                                      "nothing was half-written: check the server and re-run") from exc
                 time.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
                 self.db = self._reconnect_quietly()
@@ -118,7 +121,7 @@ class PGStore(SQLiteStore):
                 raise  # _retry replays the whole unit
             self.db.discard()
             self.db = self._reconnect_quietly()
-            raise StoreError(f"lost the connection to {self.path} inside a transaction; it was rolled back "
+            raise StoreError(f"lost the connection to {self.shown} inside a transaction; it was rolled back "
                              "as a whole: re-run the command") from exc
 
     # -- schema ---------------------------------------------------------------
@@ -139,19 +142,22 @@ class PGStore(SQLiteStore):
                         "(number INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
             known, done = migrations(), self.applied_migrations()
             if known and done and max(done) > known[-1][0]:
-                raise SchemaTooNew(self.path, max(done), known[-1][0])
+                raise SchemaTooNew(self.shown, max(done), known[-1][0])
             for number, sql in known:
                 if number not in done:
                     with raw.transaction():
                         for statement in _split_sql(sql):
-                            if (translated := translate_ddl(statement)) is not None:
+                            if (translated := translate_ddl(statement, self._table_exists)) is not None:
                                 raw.execute(translated)
                         raw.execute("INSERT INTO storydesk_migrations (number) VALUES (%s)", (number,))
         finally:
             raw.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
 
+    def _table_exists(self, name: str) -> bool:
+        return self.db.raw.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()[0]
+
     # -- writes that must be safe with many writers ------------------------------
-    def add_article(self, article, raw: Optional[bytes] = None) -> bool:
+    def add_article(self, article, raw: Optional[bytes] = None, raw_sha256: Optional[str] = None) -> bool:
         """Store the article (and its raw bytes); return False if already present.
 
         ON CONFLICT instead of SQLite's check-then-insert: two writers racing on one
@@ -160,8 +166,11 @@ class PGStore(SQLiteStore):
             if self.has_article(article.id):
                 return False
             if raw is not None:
-                article.raw_sha256 = self.put_raw(raw)
-            return self._insert_article(article)
+                article.raw_sha256 = self.put_raw(raw, raw_sha256)
+            added = self._insert_article(article)
+        if added and article.raw_sha256 and not self.db.in_transaction:
+            self._raw_stored.add(article.raw_sha256)  # committed now
+        return added
 
     def _insert_article(self, article) -> bool:
         import json
@@ -177,7 +186,9 @@ class PGStore(SQLiteStore):
 for _name in ("has_article", "add_article", "update_article", "put_raw", "get_raw", "get_article", "articles",
               "article_count", "log_outcome", "put_records", "replace_records", "delete_records",
               "get_records", "get_state", "put_state", "add_articles", "ingested", "mark_ingested",
-              "log_outcomes"):
+              "log_outcomes", "article_ids", "delete_story_records", "get_work", "put_work", "delete_work",
+              "ids_without_work", "get_vectors", "put_vectors", "forget_analysis", "story_fingerprints",
+              "put_story_run", "states", "delete_state"):
     if hasattr(PGStore, _name):
         setattr(PGStore, _name, _retried(getattr(PGStore, _name)))
 
@@ -296,13 +307,14 @@ def translate(sql: str, upsert_clause=None) -> str:
     return body + upsert_clause(table, columns)
 
 
-def translate_ddl(statement: str) -> Optional[str]:
-    """Translate one migration statement; None for SQLite-only ones (PRAGMA)."""
+def translate_ddl(statement: str, table_exists=lambda name: True) -> Optional[str]:
+    """Translate one migration statement; None for SQLite-only ones (PRAGMA, FTS5 virtual
+    tables: the search index is SQLite-only)."""
     sql = "\n".join(line.split("--", 1)[0].rstrip() for line in statement.splitlines()).strip()
-    if re.match(r"PRAGMA\b", sql, re.I):
+    if re.match(r"(PRAGMA|CREATE\s+VIRTUAL\s+TABLE)\b", sql, re.I):
         return None
     if re.match(r"CREATE\s+TABLE\b", sql, re.I):
-        return _create_table(sql)
+        return _create_table(_references(_reserved(sql), table_exists))
     if re.match(r"ALTER\s+TABLE\b.*\bADD\b", sql, re.I | re.S):
         return _types(sql)
     return sql
@@ -324,6 +336,23 @@ def _create_table(sql: str) -> str:
         close = sql.rstrip().rfind(")")
         sql = sql[:close].rstrip() + f",\n    {extra}\n)" + sql[close + 1:]
     return sql
+
+
+# Words PostgreSQL reserves that SQLite takes as column names: quoted where a column is defined.
+_RESERVED = ("end", "user", "order", "group", "limit", "offset", "default", "check", "column", "table")
+
+
+def _reserved(sql: str) -> str:
+    pattern = r"([(,]\s*)(" + "|".join(_RESERVED) + r")(\s+(?:TEXT|INTEGER|REAL|BLOB|NUMERIC)\b)"
+    return re.sub(pattern, r'\1"\2"\3', sql, flags=re.I)
+
+
+def _references(sql: str, table_exists) -> str:
+    """SQLite accepts a foreign key to a table created later; PostgreSQL does not. Such a
+    reference (none of storydesk's integrity checks rely on one) is left out."""
+    def keep(match):
+        return match.group(0) if table_exists(match.group(1)) else ""
+    return re.sub(r"\s+REFERENCES\s+(\w+)\s*\([^)]*\)", keep, sql, flags=re.I)
 
 
 def _types(sql: str) -> str:

@@ -388,18 +388,6 @@ class SQLiteStore(Store):
         self.db.execute("INSERT OR REPLACE INTO state (name, data) VALUES (?,?)", (name, data))
 
 
-def _retry_locked(fn, tries: int = 100):
-    """Run ``fn``, waiting while another process holds the lock (switching to WAL takes no busy handler)."""
-    import time
-    for n in range(tries):
-        try:
-            return fn()
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or n == tries - 1:
-                raise
-            time.sleep(0.05)
-
-
 def _chunks(items: list, size: int) -> Iterator[list]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
