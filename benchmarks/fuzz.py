@@ -356,6 +356,9 @@ def _count(tally: Tally, payload: bytes, status: int, usage, seconds: float, dat
 
 def fuzz(n: int, seed: int, formats=FORMATS, jobs: int = 2, slow: float = 5.0, kill: float = 30.0,
          mem_mb: int = 2048) -> dict[str, Tally]:
+    # Import the readers' native modules before forking: a child under the memory limit
+    # cannot always map a C extension itself (an ImportError that is not the input's fault).
+    import feedparser, regex, trafilatura, warcio  # noqa: F401,E401
     pool = seeds()
     return {fmt: run(fmt, inputs_for(fmt, n, seed, pool), jobs, slow, kill, mem_mb) for fmt in formats}
 

@@ -341,7 +341,10 @@ def _str(value: Any) -> Optional[str]:
 def read_feed(path: str, data: bytes, **_: Any) -> Yield:
     import feedparser
 
-    parsed = feedparser.parse(data)
+    try:
+        parsed = feedparser.parse(data)
+    except (ValueError, OverflowError, UnicodeError) as exc:  # e.g. &#1114112;: feedparser's chr() fails
+        raise errors.MalformedInput(path, f"the feed cannot be parsed ({type(exc).__name__}: {exc})") from exc
     if not parsed.entries:
         problem = f" ({parsed.bozo_exception})" if parsed.get("bozo") else ""
         raise errors.NoArticles(path, f"the feed has no entries{problem}")
