@@ -38,7 +38,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Optional
 
-from .errors import PipelineError
 from .pipeline import Analysis, stage
 from .records import Article, Citation, Claim, Flag, content_id
 from .text import load_data, normalise, sentence_spans, words

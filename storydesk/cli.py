@@ -5,7 +5,6 @@ Library errors (``StorydeskError``) become a message on stderr and their exit co
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Optional

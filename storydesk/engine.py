@@ -27,11 +27,11 @@ import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 from . import __version__, pipeline, work
 from .records import AnalysisError, Article, Story
-from .store import open_store
+from .cluster import SerialExecutor
 
 ENGINE_VERSION = "2"
 ERRORS_KIND = "analysis_errors"
@@ -57,19 +57,6 @@ class RunReport:
 
 
 # -- executors -----------------------------------------------------------
-class SerialExecutor:
-    """Run jobs in this process, one after another."""
-
-    jobs = 1
-
-    def map(self, fn: Callable, items: Iterable) -> Iterator:
-        for item in items:
-            yield fn(item)
-
-    def close(self) -> None:
-        pass
-
-
 class ProcessExecutor:
     """Run jobs in ``jobs`` worker processes (results in completion order)."""
 
@@ -137,10 +124,14 @@ def run(store, *, stages: Optional[list[str]] = None, jobs: Optional[int] = None
     story_specs = [s for s in specs if s.scope == "story"]
     report = RunReport(articles=store.article_count())
     show = sys.stderr.isatty() if progress is None else progress
+    keys = work.keys_for(story_specs)
+    if force:
+        store.delete_work(keys)
+    todo = list(dict.fromkeys(i for k in keys for i in store.ids_without_work(k, work.version(k))))
     own = executor is None
-    executor = executor or _executor(store, jobs, _work_size(store, story_specs, force))
+    executor = executor or _executor(store, jobs, len(todo))
     try:
-        report.worked = _article_phase(store, story_specs, executor, show, force, report)
+        report.worked = _article_phase(store, keys, todo, executor, show, report)
         report.new_articles = _store_phase(store, [s for s in specs if s.scope == "store"], show)
         _story_phase(store, story_specs, options, executor, show, force, report)
     finally:
@@ -158,13 +149,6 @@ def _executor(store, jobs: Optional[int], size: int):
     return ProcessExecutor(jobs)
 
 
-def _work_size(store, story_specs, force: bool) -> int:
-    keys = work.keys_for(story_specs)
-    if force:
-        return store.article_count()
-    return max((len(store.ids_without_work(k, work.version(k), limit=1000)) for k in keys), default=0)
-
-
 def _bar(show: bool, total: int, desc: str):
     from tqdm import tqdm
     return tqdm(total=total, desc=desc, unit="art" if "article" in desc else "story", disable=not show,
@@ -172,13 +156,7 @@ def _bar(show: bool, total: int, desc: str):
 
 
 # -- phase 1: per-article work ------------------------------------------------
-def _article_phase(store, story_specs, executor, show: bool, force: bool, report: RunReport) -> int:
-    keys = work.keys_for(story_specs)
-    if not keys:
-        return 0
-    if force:
-        store.delete_work(keys)
-    todo = list(dict.fromkeys(i for k in keys for i in store.ids_without_work(k, work.version(k))))
+def _article_phase(store, keys: list[str], todo: list[str], executor, show: bool, report: RunReport) -> int:
     if not todo:
         return 0
     batches = [(store.path, todo[i:i + ARTICLE_BATCH], keys) for i in range(0, len(todo), ARTICLE_BATCH)]
@@ -309,4 +287,4 @@ def errors(store, story_id: Optional[str] = None) -> list[AnalysisError]:
     return store.get_records(ERRORS_KIND, AnalysisError, story_id=story_id)
 
 
-__all__ = ["run", "RunReport", "SerialExecutor", "ProcessExecutor", "story_job", "errors", "open_store"]
+__all__ = ["run", "RunReport", "SerialExecutor", "ProcessExecutor", "story_job", "errors"]

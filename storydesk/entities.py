@@ -984,19 +984,3 @@ def _attach_descriptor(article, doc, word: str, owner: _Local, locals_: list[_Lo
 def entities_stage(analysis) -> dict[str, list[Entity]]:
     """Stage: people, organisations and places with merged variants and roles."""
     return {"entities": extract(analysis)}
-
-
-def story_article_ids(store, story_id: str) -> list[str]:
-    """Article ids of a stored story (a unique id prefix is enough)."""
-    from .errors import NotFound
-    from .records import Story
-
-    try:
-        stories = store.get_records("stories", Story)
-    except Exception:
-        stories = []
-    hits = [s for s in stories if s.id.startswith(story_id)]
-    if len(hits) != 1:
-        what = "no story" if not hits else "more than one story"
-        raise NotFound(f"{what} matches id {story_id!r} in {store.path}; list stories with `storydesk stories`")
-    return hits[0].article_ids

@@ -42,7 +42,7 @@ from functools import lru_cache
 from itertools import islice
 from typing import Iterable, Optional
 
-from .pipeline import Analysis, stage
+from .pipeline import stage
 from .records import Article, Story, content_id
 from .text import load_data, normalise
 

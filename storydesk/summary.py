@@ -22,7 +22,7 @@ from scipy import sparse
 
 from .errors import PipelineError
 from .pipeline import stage
-from .records import Article, Flag, Citation, SourceGroup, Story, SummarySentence
+from .records import Article, Flag, Citation, SourceGroup, SummarySentence
 from .text import load_data, normalise, paragraph_spans, sentence_spans, words
 
 Embed = Callable[[list[str]], np.ndarray]

@@ -27,7 +27,6 @@ import statistics
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
-from .errors import PipelineError
 from .pipeline import Analysis, stage
 from .records import Article, Citation, DateCheck, Flag, TimelineEvent, content_id
 from .text import load_data, sentence_spans, words

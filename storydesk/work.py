@@ -63,7 +63,11 @@ def keys_for(specs) -> list[str]:
 
 
 def vector_key(text: str) -> str:
-    return f"{embed_model_id()}:{hashlib.sha1(normalise(text).encode()).hexdigest()}"
+    return _key(normalise(text))
+
+
+def _key(normalised: str) -> str:
+    return f"{embed_model_id()}:{hashlib.sha1(normalised.encode()).hexdigest()}"
 
 
 def pack(vector: np.ndarray) -> bytes:
@@ -223,5 +227,4 @@ def new_vectors(analysis) -> dict[str, bytes]:
     from .embed import CACHE_KEY
     cache = analysis.cache.get(CACHE_KEY, {})
     loaded = analysis.cache.get(_LOADED, set())
-    return {f"{embed_model_id()}:{hashlib.sha1(k.encode()).hexdigest()}": pack(v)
-            for k, v in cache.items() if k not in loaded}
+    return {_key(k): pack(v) for k, v in cache.items() if k not in loaded}

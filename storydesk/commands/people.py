@@ -10,7 +10,7 @@ import json
 import click
 
 from .options import db_option as _DB, json_option as _JSON, open_db, story_option as _STORY
-from ..sanitize import echo, echo_json, secho
+from ..sanitize import echo, echo_json
 
 
 @click.command("entities")

@@ -7,7 +7,7 @@ from collections import Counter
 import click
 
 from .options import db_option as _DB, json_option as _JSON, open_db
-from ..sanitize import echo, echo_json, secho
+from ..sanitize import echo, echo_json
 
 _REUSE_WORDS = {"duplicate": "duplicate", "verbatim": "verbatim copy", "near_verbatim": "near-verbatim copy",
                 "paraphrase": "rewrite"}
