@@ -39,6 +39,20 @@ def _default_encoder(texts: list[str]) -> np.ndarray:
     return embed(texts)
 
 
+def _stored_encoder(store) -> Encoder:
+    """The default encoder, answering first from the vectors the per-article work stored
+    (every sentence and headline of an analysed article is there already)."""
+    from . import work
+
+    def encode(texts: list[str]) -> np.ndarray:
+        keys = [work.vector_key(t) for t in texts]
+        found = store.get_vectors(keys)
+        missing = [t for t, k in zip(texts, keys) if k not in found]
+        fresh = dict(zip(missing, _default_encoder(missing))) if missing else {}
+        return np.stack([work.unpack(found[k]) if k in found else fresh[t] for t, k in zip(texts, keys)])
+    return encode
+
+
 # --------------------------------------------------------------------------- indexing
 @dataclass
 class IndexReport:
@@ -63,7 +77,7 @@ def update_index(store, encoder: Optional[Encoder] = None) -> IndexReport:
             report.sentences += _index_article(db, article)
         report.articles = len(new)
     try:
-        report.vectors = _embed_missing(store, encoder or _default_encoder)
+        report.vectors = _embed_missing(store, encoder or _stored_encoder(store))
     except Exception as exc:  # no model: keyword search still works; say so
         report.vector_error = f"{type(exc).__name__}: {exc}"
     report.filters_rebuilt = _refresh_filters(store)

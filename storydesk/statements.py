@@ -183,7 +183,8 @@ def support_of(index: dict[tuple[str, int, int], int], article_id: str, span: tu
     return index.get((article_id, *span), 1)
 
 
-@stage("statements", needs=("stories", "source_groups"), adds={"statements": StatementGroup})
+@stage("statements", needs=("stories", "source_groups"), wants=("sentence_vectors",),
+       adds={"statements": StatementGroup})
 def statements_stage(analysis) -> dict[str, list[StatementGroup]]:
     """Pipeline stage: statement groups of every story, with contradictions."""
     from .embed import embed

@@ -352,6 +352,13 @@ class SQLiteStore(Store):
             out.update(self.db.execute(f"SELECT key, data FROM vectors WHERE key IN ({marks})", chunk))
         return out
 
+    def stored_vector_keys(self, keys: Iterable[str]) -> set[str]:
+        out: set[str] = set()
+        for chunk in _chunks(list(dict.fromkeys(keys)), 500):
+            marks = ",".join("?" * len(chunk))
+            out.update(k for (k,) in self.db.execute(f"SELECT key FROM vectors WHERE key IN ({marks})", chunk))
+        return out
+
     def put_vectors(self, items: dict[str, bytes]) -> None:
         with self.transaction():
             self.db.executemany("INSERT OR IGNORE INTO vectors (key, data) VALUES (?,?)", list(items.items()))

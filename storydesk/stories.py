@@ -90,9 +90,8 @@ _SENT_BREAK = re.compile(r"[.!?:;\"\u201c\u201d()\[\]\n\u2014-]")
 
 @lru_cache(maxsize=1)
 def _vocab() -> tuple[frozenset[str], frozenset[str]]:
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
     data = load_data("story_terms.json")
-    stop = frozenset(ENGLISH_STOP_WORDS) | frozenset(data["news_stopwords"])
+    stop = frozenset(load_data("english_stopwords.json")["words"]) | frozenset(data["news_stopwords"])
     return stop, frozenset(data["not_entities"])
 
 

@@ -49,7 +49,7 @@ def version(key: str) -> str:
     if key == "doc":
         return f"{_spacy_version()}-cap{nlp.MAX_CHARS}"
     if key == "sentences":
-        return f"{embed_model_id()}-f16-narration"  # provenance sentences are narration only (quotes masked)
+        return f"{embed_model_id()}-f16-narration+sentences"  # see _sentence_texts
     raise KeyError(key)
 
 
@@ -108,7 +108,7 @@ def article_job(args: tuple) -> ArticleResult:
     if "doc" in keys:
         _parse(articles, result)
     if "sentences" in keys:
-        _vectors(articles, result)
+        _vectors(db, articles, result)
     return result
 
 
@@ -130,10 +130,16 @@ def _parse(articles: list[Article], result: ArticleResult) -> None:
 
 
 def _sentence_texts(article: Article) -> list[str]:
+    """Every text of the article a stage or the search index embeds: provenance's narration
+    sentences (quotes masked), and each sentence and the headline as they stand (statements,
+    search). Embedded here once, in the workers, so no later step encodes them again."""
     from .provenance import ENGLISH, _sentences
+    from .text import sentence_spans
     if article.language not in ENGLISH:
         return []
-    return _sentences(article, _provenance_cfg()).texts
+    text = article.text or ""
+    whole = [text[a:b] for a, b in sentence_spans(text)] + ([article.title] if article.title else [])
+    return list(dict.fromkeys(_sentences(article, _provenance_cfg()).texts + [t for t in whole if t.strip()]))
 
 
 @lru_cache(maxsize=1)
@@ -142,7 +148,7 @@ def _provenance_cfg():
     return ProvenanceConfig()
 
 
-def _vectors(articles: list[Article], result: ArticleResult) -> None:
+def _vectors(db: str, articles: list[Article], result: ArticleResult) -> None:
     from .embed import embed
     ver = version("sentences")
     texts: list[str] = []
@@ -151,10 +157,11 @@ def _vectors(articles: list[Article], result: ArticleResult) -> None:
             texts += _sentence_texts(a)
         except Exception as exc:
             result.errors.append(AnalysisError.make("sentence_vectors", "", a.id, exc))
-    unique = list(dict.fromkeys(texts))
-    if unique:
-        vectors = embed(unique)
-        result.vectors = {vector_key(t): pack(v) for t, v in zip(unique, vectors)}
+    keys = {vector_key(t): t for t in texts}
+    known = reader(db).stored_vector_keys(list(keys))  # wire copies repeat sentences across batches
+    todo = [t for k, t in keys.items() if k not in known]
+    if todo:
+        result.vectors = {vector_key(t): pack(v) for t, v in zip(todo, embed(todo))}
     result.work += [("sentences", ver, a.id, None) for a in articles]
 
 

@@ -31,7 +31,7 @@ def test_verdicts_are_cached_per_run(monkeypatch):
     calls = []
 
     class Counting:
-        def proba(self, pairs):
+        def proba(self, pairs, orders=2):
             calls.append(list(pairs))
             return np.full(len(pairs), 0.9)
 
@@ -69,4 +69,5 @@ def test_merged_adapters_give_the_same_verdicts():
     before = trained.proba(pairs)
     assert np.allclose(trained.merge_adapters().proba(pairs), before, atol=1e-5)
     assert not any(hasattr(m, "A") for m in trained.encoder.modules())
+
 

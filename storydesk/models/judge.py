@@ -22,6 +22,7 @@ from .embeddings import base_weights, fingerprint, tokenizer_path
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "data" / "rewrite_judge.safetensors"
 CACHE_KEY = "rewrite_judge"  # key of the verdict cache inside ``analysis.cache``
+PIPELINE_ORDERS = 1  # one pass per pair: the two-order average changed 0 alignments (benchmarks/provenance.py)
 MAX_TOKENS = 128  # word pieces for both sentences together (as in training)
 LORA_SCALE = 2.0  # the adapters' scale when the file's metadata does not say
 _judge = None
@@ -110,12 +111,17 @@ class OnnxJudge:
             out[idx] = self.session.run(["logits"], feed)[0][:, 0]
         return out
 
-    def proba(self, pairs: Sequence[tuple[str, str]], batch_size: int = 64) -> np.ndarray:
-        """Rewrite probability per pair, averaged over both orders (the judge is symmetric).
+    def proba(self, pairs: Sequence[tuple[str, str]], batch_size: int = 64, orders: int = 2) -> np.ndarray:
+        """Rewrite probability per pair.
 
-        ``batch_size`` is kept for compatibility; batches are sized by padded tokens.
+        ``orders=2`` (the reference, equal to the torch judge) averages both orders;
+        ``orders=1`` reads each pair once, in a fixed order (the smaller text first), so
+        it is still symmetric and costs half (what the pipeline uses; benchmarks/rewrite.py
+        measures both). ``batch_size`` is kept for compatibility; batches are sized by padded tokens.
         """
         pairs = list(pairs)
+        if orders == 1:
+            return _sigmoid(self.logits([(a, b) if a <= b else (b, a) for a, b in pairs]).astype(np.float64))
         both = self.logits(pairs + [(b, a) for a, b in pairs]).astype(np.float64)
         n = len(pairs)
         return (_sigmoid(both[:n]) + _sigmoid(both[n:])) / 2
@@ -140,5 +146,5 @@ def judge_pairs(pairs: Sequence[tuple[str, str]], cache: Optional[dict] = None) 
     seen = cache.setdefault(CACHE_KEY, {}) if cache is not None else {}
     todo = list(dict.fromkeys(p for p in pairs if p not in seen))
     if todo:
-        seen.update(zip(todo, get_judge().proba(todo)))
+        seen.update(zip(todo, get_judge().proba(todo, orders=PIPELINE_ORDERS)))
     return np.array([seen[p] for p in pairs], dtype=float)
