@@ -127,11 +127,12 @@ def run(store, *, stages: Optional[list[str]] = None, jobs: Optional[int] = None
     keys = work.keys_for(story_specs)
     if force:
         store.delete_work(keys)
-    todo = list(dict.fromkeys(i for k in keys for i in store.ids_without_work(k, work.version(k))))
+    missing = {k: store.ids_without_work(k, work.version(k)) for k in keys}
+    todo = list(dict.fromkeys(i for k in keys for i in missing[k]))
     own = executor is None
     executor = executor or _executor(store, jobs, len(todo))
     try:
-        report.worked = _article_phase(store, keys, todo, executor, show, report)
+        report.worked = _article_phase(store, missing, todo, executor, show, report)
         report.new_articles = _store_phase(store, [s for s in specs if s.scope == "store"], show)
         _story_phase(store, story_specs, options, executor, show, force, report)
     finally:
@@ -156,10 +157,16 @@ def _bar(show: bool, total: int, desc: str):
 
 
 # -- phase 1: per-article work ------------------------------------------------
-def _article_phase(store, keys: list[str], todo: list[str], executor, show: bool, report: RunReport) -> int:
+def _article_phase(store, missing: dict[str, list[str]], todo: list[str], executor, show: bool,
+                   report: RunReport) -> int:
     if not todo:
         return 0
-    batches = [(store.path, todo[i:i + ARTICLE_BATCH], keys) for i in range(0, len(todo), ARTICLE_BATCH)]
+    lacking = {k: set(ids) for k, ids in missing.items()}
+    batches = []
+    for i in range(0, len(todo), ARTICLE_BATCH):
+        ids = todo[i:i + ARTICLE_BATCH]
+        # Each key only for the articles that lack it: new vectors do not re-parse.
+        batches.append((store.path, ids, {k: [a for a in ids if a in have] for k, have in lacking.items()}))
     with _bar(show, len(todo), "per-article work (parse, vectors)") as bar:
         for result in executor.map(work.article_job, batches):
             work.save(store, result)

@@ -187,7 +187,7 @@ for _name in ("has_article", "add_article", "update_article", "put_raw", "get_ra
               "article_count", "log_outcome", "put_records", "replace_records", "delete_records",
               "get_records", "get_state", "put_state", "add_articles", "ingested", "mark_ingested",
               "log_outcomes", "article_ids", "delete_story_records", "get_work", "put_work", "delete_work",
-              "ids_without_work", "get_vectors", "put_vectors", "forget_analysis", "story_fingerprints",
+              "ids_without_work", "get_vectors", "stored_vector_keys", "put_vectors", "forget_analysis", "story_fingerprints",
               "put_story_run", "states", "delete_state"):
     if hasattr(PGStore, _name):
         setattr(PGStore, _name, _retried(getattr(PGStore, _name)))

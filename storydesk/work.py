@@ -102,13 +102,15 @@ class ArticleResult:
 
 def article_job(args: tuple) -> ArticleResult:
     """Per-article work for one batch of articles (runs in a worker)."""
-    db, ids, keys = args
+    db, ids, keys = args  # keys: work key -> the ids (of ``ids``) that lack it
     articles = reader(db).articles(ids)
     result = ArticleResult([a.id for a in articles])
-    if "doc" in keys:
-        _parse(articles, result)
-    if "sentences" in keys:
-        _vectors(db, articles, result)
+    if keys.get("doc"):
+        want = set(keys["doc"])
+        _parse([a for a in articles if a.id in want], result)
+    if keys.get("sentences"):
+        want = set(keys["sentences"])
+        _vectors(db, [a for a in articles if a.id in want], result)
     return result
 
 

@@ -114,6 +114,24 @@ def test_one_new_article_reruns_only_its_story(scratch, tmp_path):
         assert report.stories_run == 1 < full.stories
 
 
+@pytest.mark.slow
+def test_redoing_one_kind_of_work_leaves_the_other_stored(scratch, tmp_path, monkeypatch):
+    """New sentence vectors (a new embedding model, say) must not re-parse every article."""
+    from storydesk import nlp, work
+    db, expected, _ = scratch
+    copy = tmp_path / "v.db"
+    sqlite3.connect(db).backup(sqlite3.connect(copy))
+    parsed = []
+    real = nlp.parse
+    monkeypatch.setattr(nlp, "parse", lambda texts, **kw: parsed.extend(texts) or real(texts, **kw))
+    with SQLiteStore(str(copy)) as store:
+        store.delete_work(["sentences"])
+        report = engine.run(store, jobs=1, progress=False)
+        assert report.worked == store.article_count() and parsed == []
+        assert not store.ids_without_work("sentences", work.version("sentences"))
+        assert briefing_json(store) == expected
+
+
 NEW_TEXT = ("Engineers inspected the second dam above Kvarn on Thursday after the flood, the regional "
             "water board said. The board said the spillway held and no further evacuations were planned.")
 
