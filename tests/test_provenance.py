@@ -254,3 +254,19 @@ def test_increasing_chain_and_kinds():
     assert reuse_kind([[0, 0, 1.0, "verbatim"]] * 3) == "verbatim"
     assert reuse_kind([[0, 0, 1.0, "verbatim"]] * 4 + [[0, 0, 0.8, "near_verbatim"]]) == "near_verbatim"
     assert reuse_kind([[0, 0, 0.8, "paraphrase"]] * 3 + [[0, 0, 1.0, "verbatim"]]) == "paraphrase"
+
+
+def test_the_judge_is_skipped_where_no_verdict_could_make_a_link():
+    from storydesk.provenance import ProvenanceConfig, _could_link, _Sents
+
+    def sents(n: int) -> _Sents:
+        return _Sents(spans=[(i, i + 1) for i in range(n)], texts=[""] * n, keys=[""] * n,
+                      grams=[set()] * n, nwords=[10] * n)
+
+    cfg = ProvenanceConfig()
+    a, b = sents(10), sents(10)
+    # Two doubtful candidates out of ten sentences: even both accepted, coverage stays below the rule.
+    assert not _could_link(a, b, {}, [(0, 0), (1, 1)], cfg)
+    # Three copied sentences and three doubtful ones could reach it: they are judged.
+    lexical = {j: (j, 1.0, "verbatim") for j in range(3)}
+    assert _could_link(a, b, lexical, [(3, 3), (4, 4), (5, 5)], cfg)
