@@ -40,7 +40,7 @@ from typing import Iterable, Optional
 
 from .pipeline import Analysis, stage
 from .records import Article, Citation, Claim, Flag, content_id
-from .text import load_data, normalise, sentence_spans, words
+from .text import alternation, load_data, normalise, sentence_spans, words
 
 Span = tuple[int, int]
 INF = math.inf
@@ -57,9 +57,7 @@ except Exception:  # pragma: no cover - only when timex.py is broken or absent
 # Vocabulary
 # ---------------------------------------------------------------------------
 
-def _alt(items: Iterable[str]) -> str:
-    """Regex alternation of ``items``, longest first, spaces matching any whitespace."""
-    return "|".join(re.escape(i).replace(r"\ ", r"\s+") for i in sorted(set(items), key=len, reverse=True))
+_alt = alternation
 
 
 class _Vocab:
@@ -854,7 +852,7 @@ def _unit_word(sentence: str, n: _Num, v: _Vocab) -> str:
 
 def article_figures(article: Article, dct: Optional[dt.date] = None, implicit: bool = True) -> list[Figure]:
     """Figures of every sentence of one article (empty for non-English articles)."""
-    if article.language != "en":
+    if not article.is_english:
         return []
     v = vocab()
     out: list[Figure] = []
@@ -1370,7 +1368,7 @@ def extract_claims(analysis: Analysis) -> list[Claim]:
         try:
             dct, implicit = _dct(article, checks)
             mine = article_figures(article, dct, implicit)
-            if article.language == "en" and analysis.options.get("statement_claims", True):
+            if article.is_english and analysis.options.get("statement_claims", True):
                 statements += article_statements(article, {f.sentence for f in mine})
             figures += mine
         except Exception as exc:  # a bad article must not stop the batch

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from . import nlp as nlpmod
 from .pipeline import stage
 from .records import Entity, Mention, content_id
-from .text import load_data
+from .text import alternation, load_data
 
 TYPES = ("PERSON", "ORG", "GPE", "LOC")
 _NER_LABELS = {"PERSON": "PERSON", "ORG": "ORG", "GPE": "GPE", "LOC": "LOC", "FAC": "LOC", "NORP": "NORP"}
@@ -379,9 +379,8 @@ def _rule_mentions(article, doc, taken: list[bool]) -> list[_Cand]:
 
 @functools.lru_cache(maxsize=1)
 def _place_regex() -> re.Pattern:
-    names = sorted({n for n in load_data("places.json")["countries"] + load_data("places.json")["regions"]},
-                   key=len, reverse=True)
-    return re.compile(r"(?<![\w-])(%s)(?![\w-])" % "|".join(re.escape(n) for n in names))
+    places = load_data("places.json")
+    return re.compile(r"(?<![\w-])(%s)(?![\w-])" % alternation(places["countries"] + places["regions"]))
 
 
 def _place_pattern_hits(text: str) -> Iterable[tuple[tuple[int, int], str]]:

@@ -35,14 +35,13 @@ import numpy as np
 from .pipeline import Analysis, stage
 from .records import Alignment, Article, Reuse, SourceGroup, Story
 from .judge import judge_pairs
-from .text import load_data, normalise, sentence_spans, shingles, words
+from .text import alternation, load_data, normalise, sentence_spans, shingles, words
 
 STATE_NAME = "provenance.v1"
 # Bumped when alignments or verdicts are computed differently (2: the judge reads a pair in one
 # order and skips pairs that cannot link): state saved by another version is started afresh.
 STATE_VERSION = 2
 MINHASH_SCHEME = "affine32"  # datasketch >= 2 needs it named to rebuild signatures from state
-ENGLISH = {"en", "und"}  # "und": language not detected; treated as English
 
 
 @dataclass(frozen=True)
@@ -237,7 +236,7 @@ def align_pair(a: Article, b: Article, cfg: ProvenanceConfig, cache: Optional[di
         return None
     lexical = _lexical_matches(sa, sb)
     found = dict(lexical)
-    if cfg.paraphrase and a.language in ENGLISH and b.language in ENGLISH:
+    if cfg.paraphrase and a.is_english and b.is_english:
         found.update(_paraphrase_matches(sa, sb, lexical, cfg, cache))
     items = sorted((i, j, sim, kind) for j, (i, sim, kind) in found.items())
     chain = set(_increasing_chain([j for _, j, _, _ in items]))
@@ -364,8 +363,8 @@ def _agency_aliases() -> list[tuple[str, list[str]]]:
 
 
 def _alternation(names: Iterable[str]) -> str:
-    names = sorted({n for n in names if n}, key=len, reverse=True)
-    return "(?-i:" + "|".join(re.escape(n) for n in names) + ")" if names else "(?!)"
+    body = alternation(names)
+    return "(?-i:" + body + ")" if body else "(?!)"
 
 
 @lru_cache(maxsize=256)
@@ -575,7 +574,7 @@ def _embed_story(reps: list[str], by_id: dict[str, Article], state: "ProvenanceS
                 todo += [a_id, b_id]
     texts = []
     for art in dict.fromkeys(todo):
-        if by_id[art].language in ENGLISH:
+        if by_id[art].is_english:
             sents.setdefault(art, _sentences(by_id[art], state.cfg))
             texts += sents[art].texts
     if not texts:
@@ -585,7 +584,7 @@ def _embed_story(reps: list[str], by_id: dict[str, Article], state: "ProvenanceS
     doubtful = []
     for a_id, b_id in zip(todo[::2], todo[1::2]):
         x, y = sorted((a_id, b_id))
-        if by_id[x].language not in ENGLISH or by_id[y].language not in ENGLISH:
+        if not (by_id[x].is_english and by_id[y].is_english):
             continue
         sa, sb = sents[x], sents[y]
         lexical = _lexical_matches(sa, sb)

@@ -105,6 +105,14 @@ class Source(Record):
     entry: Optional[int] = None  # index inside a multi-article file (JSONL line, feed entry, WARC record)
 
 
+def is_english(language: Optional[str]) -> bool:
+    """The one rule for "English enough to analyse": ``en`` or a regional ``en-*``, and an
+    unidentified language (``und``, or none given: too little text to tell), which is
+    treated as English and flagged ``language_unknown`` at ingest."""
+    lang = (language or "und").lower()
+    return lang in ("en", "und") or lang.startswith("en-")
+
+
 @dataclass
 class Article(Record):
     """One cleaned news article. ``text`` is what every span points into."""
@@ -136,6 +144,11 @@ class Article(Record):
     @property
     def words(self) -> int:
         return len(self.text.split())
+
+    @property
+    def is_english(self) -> bool:
+        """What the English-only stages read: see :func:`is_english`."""
+        return is_english(self.language)
 
     def has_flag(self, kind: str) -> bool:
         return any(f.kind == kind for f in self.flags)

@@ -62,7 +62,7 @@ def group_statements(story: Story, articles: Sequence[Article], source_groups: S
         embed = model_embed
     by_id = {a.id: a for a in articles}
     origin = {a: g.origin_id for g in source_groups if g.story_id == story.id for a in g.article_ids}
-    units = [(a, s, e) for a in story.article_ids if a in by_id and by_id[a].language in ("en", "und")
+    units = [(a, s, e) for a in story.article_ids if a in by_id and by_id[a].is_english
              for s, e in _units(by_id[a], cfg)]
     if len(units) < 2:
         return []

@@ -22,8 +22,8 @@ from scipy import sparse
 
 from .errors import PipelineError
 from .pipeline import stage
-from .records import Article, Flag, Citation, SourceGroup, SummarySentence
-from .text import load_data, normalise, paragraph_spans, sentence_spans, words
+from .records import Article, Citation, Flag, SourceGroup, SummarySentence, is_english
+from .text import alternation, load_data, normalise, paragraph_spans, sentence_spans, words
 
 Embed = Callable[[list[str]], np.ndarray]
 
@@ -51,13 +51,12 @@ def _vocab() -> dict:
     return {
         "stop": frozenset(data["stopwords"]),
         "neg": frozenset(data["negations"]),
-        "cues": re.compile(r"\b(" + "|".join(map(re.escape, sorted(data["attribution_cues"], key=len, reverse=True)))
-                           + r")\b", re.I),
+        "cues": re.compile(r"\b(" + alternation(data["attribution_cues"]) + r")\b", re.I),
         "dangling": tuple(sorted(data["dangling_starts"], key=len, reverse=True)),
         "dangling_cue": frozenset(data["dangling_if_cue_follows"]),
         "pronoun_said": re.compile(
-            r"\b(" + "|".join(data["pronoun_speakers"]) + r")\s+(\w+\s+)?(" + "|".join(
-                re.escape(c) for c in data["attribution_cues"] if " " not in c) + r")\b"
+            r"\b(" + "|".join(data["pronoun_speakers"]) + r")\s+(\w+\s+)?("
+            + alternation(c for c in data["attribution_cues"] if " " not in c) + r")\b"
             r"|\b(said|says|added|asked|continued|told)\s+(" + "|".join(data["pronoun_speakers"]) + r")\b", re.I),
         "boiler": [re.compile(p, re.I) for p in data["boilerplate_patterns"]],
         "dateline": re.compile(data["dateline_pattern"]),
@@ -500,7 +499,7 @@ def _support_groups(i: int, support: dict[int, list[int]], stmts: list[_Statemen
 
 def _english(stmts: list[_Statement], languages: dict[str, str]) -> np.ndarray:
     """Statements from articles in English (or of unknown language): the briefing's language."""
-    ok = {aid for aid, lang in languages.items() if not lang or lang in ("en", "und") or lang.startswith("en-")}
+    ok = {aid for aid, lang in languages.items() if is_english(lang)}
     return np.array([any(u.article_id in ok for u in s.units) for s in stmts])
 
 

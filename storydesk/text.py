@@ -6,6 +6,7 @@ import json
 import re
 import unicodedata
 from importlib import resources
+from typing import Iterable
 
 Span = tuple[int, int]
 
@@ -18,6 +19,12 @@ _QUOTE_MAP = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab
 _BOUNDARY = re.compile(r"(?<![.!?\u2026])[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s+[\"'\u201c\u2018(\[]?[A-Z0-9\u00c0-\u024f])")
 _ABBREV_MAX = 40  # no abbreviation is longer; the look back for one stops there
 _PARA = re.compile(r"\n\s*\n|\n")
+
+
+def alternation(items: Iterable[str]) -> str:
+    """Regex alternation of literal ``items``: escaped, longest first (so "New York City" wins
+    over "New York"), a space matching any run of whitespace. Empty items are dropped."""
+    return "|".join(re.escape(i).replace(r"\ ", r"\s+") for i in sorted({i for i in items if i}, key=lambda i: (-len(i), i)))
 
 
 def load_data(name: str) -> dict:

@@ -29,7 +29,7 @@ from typing import Iterable, Optional
 
 from .pipeline import Analysis, stage
 from .records import Article, Citation, DateCheck, Flag, TimelineEvent, content_id
-from .text import load_data, sentence_spans, words
+from .text import alternation, load_data, sentence_spans, words
 from .timex import Timex, analyse, as_date, value_range
 
 Span = tuple[int, int]
@@ -43,13 +43,10 @@ STAGE_FLAGS = ("date_inferred", "date_mismatch", "impossible_date", "date_contra
 class _Vocab:
     def __init__(self, data: dict):
         self.caption = re.compile("|".join(data["caption_cues"]), re.M)
-        past = sorted(data["past_event_cues"], key=len, reverse=True)
-        self.past = re.compile(r"(?<![\w'])(" + "|".join(map(re.escape, past)) + "|" + data["past_suffix"]
+        self.past = re.compile(r"(?<![\w'])(" + alternation(data["past_event_cues"]) + "|" + data["past_suffix"]
                                + r")(?![\w'])", re.I)
         self.not_verbs = set(data["not_verbs"])
-        fut = sorted(data["future_cues"], key=len, reverse=True)
-        self.future = re.compile(r"(?<![\w'])(?:" + "|".join(re.escape(f).replace(r"\ ", r"\s+") for f in fut)
-                                 + r")(?![\w'])", re.I)
+        self.future = re.compile(r"(?<![\w'])(?:" + alternation(data["future_cues"]) + r")(?![\w'])", re.I)
         rep = sorted(data["reporting_verbs"], key=len, reverse=True)
         self.reporting = re.compile(r"\b(?:" + "|".join(rep) + r")\b[^.;]{0,25}$", re.I)
         self.attached = re.compile(data["attached_date"], re.I)
@@ -542,7 +539,7 @@ def story_timeline(articles: list[Article], checks: dict[str, DateCheck]) -> lis
     """The dated events of one story, merged across its articles and in date order."""
     cands: list[_Candidate] = []
     for a in articles:
-        if a.language not in ("en", "und"):
+        if not a.is_english:
             continue  # the tagger's vocabulary is English
         dct, relative_ok = article_dct(a, checks.get(a.id))
         cands += dated_sentences(a, dct, relative_ok)

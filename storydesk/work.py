@@ -135,9 +135,9 @@ def _sentence_texts(article: Article) -> list[str]:
     """Every text of the article a stage or the search index embeds: provenance's narration
     sentences (quotes masked), and each sentence and the headline as they stand (statements,
     search). Embedded here once, in the workers, so no later step encodes them again."""
-    from .provenance import ENGLISH, _sentences
+    from .provenance import _sentences
     from .text import sentence_spans
-    if article.language not in ENGLISH:
+    if not article.is_english:
         return []
     text = article.text or ""
     whole = [text[a:b] for a, b in sentence_spans(text)] + ([article.title] if article.title else [])

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator, Optional
 
 from .. import errors
-from ..records import Article, Flag, IngestOutcome, IngestReport, Removal, Source
+from ..records import Article, Flag, IngestOutcome, IngestReport, Removal, Source, is_english
 from ..store import SQLiteStore
 from .clean import clean_text
 from .dates import iso_date
@@ -232,7 +232,7 @@ def _published(doc: RawDoc, cleaned) -> tuple[Optional[str], str]:
 
 def _content_flags(text: str, language: str, declared: Optional[str]) -> list[Flag]:
     flags = []
-    if language not in ("en", "und"):
+    if not is_english(language):
         flags.append(Flag("non_english", f"language identified as {language!r}; English-only stages skip it"))
     elif language == "und":
         flags.append(Flag("language_unknown", "too little text to identify the language"))

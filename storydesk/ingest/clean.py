@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ..records import Removal
-from ..text import load_data
+from ..text import alternation, load_data
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
 _TERMINAL = tuple(".!?:;\"'\u201d\u2019)")
@@ -56,7 +56,7 @@ class _Rules:
         self.teaser_back = data["teaser_max_lines_back"]
         self.dateline_only = re.compile(data["dateline_only_pattern"])
         self.dateline_wire = re.compile(data["dateline_wire_pattern"])
-        keys = "|".join(re.escape(k) for k in data["leading_metadata_keys"])
+        keys = alternation(data["leading_metadata_keys"])
         # "(\S(?:.*\S)?)\s*$", not "(.+?)\s*$": the lazy form re-scanned the trailing spaces at every
         # character, quadratic on a line with a long run of spaces.
         self.meta_line = re.compile(rf"^\s*({keys})\s*:\s*(\S(?:.*\S)?)\s*$", re.I)

@@ -17,7 +17,7 @@ from typing import Callable, Optional
 
 from ..records import Article, Briefing, Citation, Claim, Flag, Quote, Reuse, Story, TimelineEvent
 from ..story_dates import story_range
-from ..text import load_data, sentence_spans
+from ..text import alternation, load_data, sentence_spans
 
 FLAG_LABELS = {
     "single_source": "single source",
@@ -647,7 +647,7 @@ def claim_label(label: Optional[str]) -> str:
     """A claim label in plain grammar: 'hundreds troops' -> 'hundreds of troops' (our words, not a source's)."""
     if not label:
         return ""
-    words = "|".join(re.escape(w) for w in _vague_words())
+    words = alternation(_vague_words())
     return re.sub(rf"\b({words})\s+(?!of\b)(?=[a-z])", r"\1 of ", label) if words else label
 
 

@@ -1,0 +1,28 @@
+"""Helpers that exist once and are shared by the stages."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from storydesk.records import Article, Source, is_english
+from storydesk.text import alternation
+
+
+def test_alternation_prefers_the_longest_name_and_any_whitespace():
+    pattern = re.compile(alternation(["New York", "New York City", "a.m.", ""]))
+    assert pattern.search("in New  York City today").group() == "New  York City"
+    assert pattern.search("at 9 a.m. sharp").group() == "a.m."
+    assert not pattern.search("at 9 aXmX sharp")  # dots are literal
+
+
+def test_alternation_is_the_same_whatever_the_input_order():
+    assert alternation(["ab", "cd", "abc"]) == alternation(["abc", "cd", "ab", "cd"])
+
+
+@pytest.mark.parametrize("language, english", [("en", True), ("en-GB", True), ("EN", True), ("und", True),
+                                               (None, True), ("", True), ("fr", False), ("eng", False)])
+def test_one_rule_for_english(language, english):
+    assert is_english(language) is english
+    article = Article(id="a", source=Source("text"), text="x", language=language or "und")
+    assert article.is_english is english
