@@ -13,58 +13,33 @@ import difflib
 import os
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Callable, Optional
 
 from ..records import Article, Briefing, Citation, Claim, Flag, Quote, Reuse, Story, TimelineEvent
 from ..story_dates import story_range
 from ..text import alternation, load_data, sentence_spans
 
-FLAG_LABELS = {
-    "single_source": "single source",
-    "low_confidence": "low confidence",
-    "date_mismatch": "stated date does not fit the content",
-    "date_conflict": "conflicting dates",
-    "date_inferred": "date inferred",
-    "unknown_date": "date unknown",
-    "impossible_date": "impossible date",
-    "non_english": "not in English",
-    "no_speaker": "speaker not found",
-    "unbalanced_quote": "quote marks unbalanced",
-    "unclosed_quote": "quote not closed",
-    "spans_paragraphs": "quote runs over paragraphs",
-    "nested_quote": "quote within a quote",
-    "capped": "quote cut (too long)",
-    "article_capped": "article only partly analysed",
-    "misattributed_narration": "narration presented as a quote",
-    "fetched": "fetched from a web archive",
-    "encoding": "text encoding converted",
-    "feed_summary_only": "feed summary only",
-    "conflict": "disputed",
-}
-# What each badge means, for the legend under the page (every badge shown is explained there).
-FLAG_HELP = {
-    "single_source": "only one independent source (or copies of one origin) states this",
-    "low_confidence": "the analysis is unsure; check the cited words",
-    "date_mismatch": "the publication date the article states does not fit the events it reports; "
-                     "it is left out of the story's dates",
-    "conflict": "another source gives a different value for this figure",
-    "date_conflict": "sources give different dates for this",
-    "date_inferred": "the article states no date; it was inferred from the text",
-    "unknown_date": "no usable date",
-    "impossible_date": "the stated date cannot exist (e.g. 30 February)",
-    "non_english": "not analysed by the English-only steps (quotes, actors, summary)",
-    "no_speaker": "nobody could be found who said these words",
-    "unbalanced_quote": "the quotation marks in the article do not pair up",
-    "unclosed_quote": "a quotation is opened but never closed",
-    "spans_paragraphs": "the quotation runs over several paragraphs",
-    "nested_quote": "a quotation inside a quotation",
-    "capped": "the quotation is longer than shown",
-    "article_capped": "the article is very long; only its first part was analysed",
-    "misattributed_narration": "words another outlet wrote as its own narration appear here as a quotation",
-    "fetched": "read from a web archive (WARC) record; the value is when it was captured",
-    "encoding": "the file was not UTF-8; its encoding was detected and converted",
-    "feed_summary_only": "the feed carried only a summary, not the full article",
-}
+@dataclass(frozen=True)
+class FlagKind:
+    kind: str
+    label: str  # the badge's wording
+    level: str  # warn: it questions the evidence; info: worth knowing
+    help: str  # what it means, for the legend
+
+
+@lru_cache(maxsize=1)
+def flag_kinds() -> dict[str, FlagKind]:
+    """Every flag kind storydesk sets, from ``data/flags.json`` (the one table)."""
+    return {row["kind"]: FlagKind(**row) for row in load_data("flags.json")["flags"]}
+
+
+def _flag_kind(kind: str) -> FlagKind:
+    # A kind missing from the table (a plugin's, say) still renders, plainly worded.
+    return flag_kinds().get(kind) or FlagKind(kind, kind.replace("_", " "), "info",
+                                              "a flag set by the analysis; the JSON briefing carries its detail")
+
+
 OTHER_HELP = {
     "independent sources": "articles sharing an origin (a wire story and its copies, or rewrites) count once",
     "reported speech": "what someone said in the reporter's words, not a quotation",
@@ -98,13 +73,12 @@ MAX_QUOTES = 30
 
 def flag_label(flag: Flag) -> str:
     """A reader's wording for a flag kind."""
-    return FLAG_LABELS.get(flag.kind, flag.kind.replace("_", " "))
+    return _flag_kind(flag.kind).label
 
 
 def flag_level(flag: Flag) -> str:
     """'warn' for flags that question the evidence, 'info' for the rest."""
-    warn = ("date", "single", "low", "conflict", "mismatch", "unknown", "altered", "misattrib")
-    return "warn" if any(w in flag.kind for w in warn) else "info"
+    return _flag_kind(flag.kind).level
 
 
 # --------------------------------------------------------------------------- dates
@@ -658,7 +632,5 @@ def legend(briefing: Briefing) -> list[tuple[str, str]]:
     for rec in records:
         for f in rec.flags:
             kinds.setdefault(f.kind)
-    out = [(FLAG_LABELS.get(k, k.replace("_", " ")), FLAG_HELP.get(k, "a flag set by the analysis; the JSON "
-                                                                     "briefing carries its detail"))
-           for k in kinds]
+    out = [(_flag_kind(k).label, _flag_kind(k).help) for k in kinds]
     return out + list(OTHER_HELP.items())
