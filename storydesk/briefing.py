@@ -9,7 +9,7 @@ from typing import Optional
 
 from . import pipeline
 from .errors import ConfigError, StorydeskError
-from .records import Briefing
+from .records import AnalysisError, Article, Briefing, Flag
 from .search import update_index
 
 FORMATS = ("json", "md", "html")
@@ -39,8 +39,18 @@ def build_briefing(store, story_id: Optional[str] = None) -> Briefing:
         articles = store.articles()
     else:
         articles = store.articles(sections["stories"][0].article_ids)
+    errors = store.get_records("analysis_errors", AnalysisError, story_id=sid)
+    _flag_failed(articles, errors)
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    return Briefing(generated_at=now, articles=articles, **sections)
+    return Briefing(generated_at=now, articles=articles, analysis_errors=errors, **sections)
+
+
+def _flag_failed(articles: list[Article], errors: list[AnalysisError]) -> None:
+    """An article some stage failed on carries an ``analysis_error`` flag (its results are missing)."""
+    by_id = {a.id: a for a in articles}
+    for err in errors:
+        if err.article_id in by_id:
+            by_id[err.article_id].flags.append(Flag("analysis_error", f"{err.stage}: {err.error}: {err.message}"))
 
 
 def write_story_briefings(store, directory: str, fmt: str, since: Optional[str] = None) -> list[str]:

@@ -368,6 +368,7 @@ class Briefing(Record):
     claims: list[Claim] = field(default_factory=list)
     timeline: list[TimelineEvent] = field(default_factory=list)
     summary: list[SummarySentence] = field(default_factory=list)
+    analysis_errors: list[AnalysisError] = field(default_factory=list)  # work that failed: its results are missing
 
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()

@@ -184,6 +184,13 @@ def test_a_stage_failing_on_one_article_flags_it_and_keeps_the_rest(tmp_path, mo
         mentioned = {m.article_id for e in queries.entities(store) for m in e.mentions}
         assert victim.id not in mentioned and len(mentioned) > 5
         assert queries.quotes(store)  # later stages still ran
+        # The reader sees it: the article is flagged and the briefing's notes say what is missing.
+        from storydesk.briefing import render
+        briefing = build_briefing(store)
+        assert [e.article_id for e in briefing.analysis_errors] == [victim.id]
+        flagged = [a for a in briefing.articles if any(f.kind == "analysis_error" for f in a.flags)]
+        assert [a.id for a in flagged] == [victim.id] and "entities: ValueError: boom" in flagged[0].flags[-1].detail
+        assert "The entities step failed on" in render(briefing, "md")
 
 
 @pytest.mark.slow

@@ -357,6 +357,10 @@ def _notes(view: View) -> list[str]:
     low = sum(1 for rec in [*b.quotes, *b.claims, *b.summary] for f in rec.flags if f.kind == "low_confidence")
     if low:
         notes.append(f"{_count(low, 'item')} marked low confidence.")
+    for err in b.analysis_errors:
+        on = (f"[{view.number[err.article_id]}] {view.outlet(err.article_id)}" if err.article_id in view.number
+              else "this story")
+        notes.append(f"The {err.stage} step failed on {on} ({err.error}): what it adds is missing here.")
     undated_events = [e for e in b.timeline if parse_when(e.date) is None]
     if undated_events:
         notes.append(f"{_count(len(undated_events), 'timeline event')} could not be dated.")
@@ -535,7 +539,9 @@ def story_briefing(briefing: Briefing, story: Story) -> Briefing:
     """The part of a briefing about one story (its articles and the records citing them)."""
     ids = set(story.article_ids)
     parts = {k: records_for_story(getattr(briefing, k), story.id, ids) for k in _SECTIONS}
-    return replace(briefing, articles=[a for a in briefing.articles if a.id in ids], stories=[story], **parts)
+    errors = [e for e in briefing.analysis_errors if e.story_id == story.id or e.article_id in ids]
+    return replace(briefing, articles=[a for a in briefing.articles if a.id in ids], stories=[story],
+                   analysis_errors=errors, **parts)
 
 
 def split_stories(briefing: Briefing) -> list[Briefing]:
