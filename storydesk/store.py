@@ -310,7 +310,9 @@ class SQLiteStore(Store):
 
     def get_records(self, kind: str, cls: Type[R], story_id=None) -> list[R]:
         if story_id is None:
-            rows = self.db.execute("SELECT data FROM records WHERE kind=? ORDER BY rowid", (kind,))
+            # By story, then as the story's stages wrote them: stories are analysed in parallel and
+            # saved as they finish, so the write order alone would differ from run to run.
+            rows = self.db.execute("SELECT data FROM records WHERE kind=? ORDER BY story_id, rowid", (kind,))
         else:
             rows = self.db.execute("SELECT data FROM records WHERE kind=? AND story_id=? ORDER BY rowid",
                                    (kind, story_id))

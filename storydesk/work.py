@@ -92,6 +92,13 @@ def reader(db: str):
         return _readers[db]
 
 
+def forget_process_state() -> None:
+    """In a forked worker: drop the parent's store connections (a SQLite connection must
+    not cross a fork); the spaCy model is kept. (The engine forks only a parent without
+    ONNX sessions, whose threads would not survive the fork.)"""
+    _readers.clear()
+
+
 @dataclass
 class ArticleResult:
     article_ids: list[str]

@@ -100,6 +100,21 @@ def test_incremental_equals_from_scratch(scratch, tmp_path):
 
 
 @pytest.mark.slow
+def test_two_worker_processes_give_the_same_briefing(scratch, tmp_path):
+    """Workers forked with the model already loaded, or spawned, change nothing."""
+    _, expected, _ = scratch  # this process holds ONNX sessions now: the workers are spawned
+    with SQLiteStore(str(tmp_path / "w.db")) as store:
+        ingest(FILES, store, progress=False)
+        executor = engine.ProcessExecutor(2, preload=[])
+        try:
+            report = engine.run(store, executor=executor, progress=False)
+        finally:
+            executor.close()
+        assert not report.errors and report.worked == store.article_count()
+        assert briefing_json(store) == expected
+
+
+@pytest.mark.slow
 def test_one_new_article_reruns_only_its_story(scratch, tmp_path):
     db, _, full = scratch
     copy = tmp_path / "c.db"

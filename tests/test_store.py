@@ -50,10 +50,18 @@ def test_records_round_trip_and_replace(backend_store):
     assert [s.id for s in store.get_records("stories", Story)] == ["s2"]
 
 
-def test_replaced_record_moves_to_the_end(backend_store):
-    backend_store.put_records("stories", [Story(id="s1", label="a"), Story(id="s2", label="b")])
-    backend_store.put_records("stories", [Story(id="s1", label="c")])
-    assert [(s.id, s.label) for s in backend_store.get_records("stories", Story)] == [("s2", "b"), ("s1", "c")]
+def test_records_are_listed_by_story_then_in_write_order(backend_store):
+    """Stories are analysed in parallel and saved as they finish: the listing must not depend on it."""
+    from storydesk.records import TimelineEvent
+    events = lambda sid, *texts: [TimelineEvent(date="2024-05-13", precision="day", text=t, citations=[])  # noqa: E731
+                                  for t in texts]
+    backend_store.put_records("timeline", events("s2", "b1", "b2"), story_id="s2")
+    backend_store.put_records("timeline", events("s1", "a1", "a2"), story_id="s1")
+    backend_store.put_records("stories", [Story(id="s2", label="b"), Story(id="s1", label="a")])
+    backend_store.put_records("stories", [Story(id="s2", label="c")])  # replaced: same place
+    assert [e.text for e in backend_store.get_records("timeline", TimelineEvent)] == ["a1", "a2", "b1", "b2"]
+    assert [(s.id, s.label) for s in backend_store.get_records("stories", Story)] == [("s1", "a"), ("s2", "c")]
+    assert [e.text for e in backend_store.get_records("timeline", TimelineEvent, story_id="s2")] == ["b1", "b2"]
 
 
 def test_state_is_replaced(backend_store):
