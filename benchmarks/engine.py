@@ -123,12 +123,15 @@ def timed(cmd: list[str]) -> tuple[float, float, int, str]:
     """Run ``cmd``; return wall seconds, CPU seconds (it and its children), peak tree RSS, output."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    meter = PeakRSS(proc.pid)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    peak = meter.stop()
-    out = proc.stdout.read()
+    # Output goes to a file: a pipe nobody reads while we wait fills up and blocks the child.
+    with tempfile.TemporaryFile("w+") as log:
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+        meter = PeakRSS(proc.pid)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        peak = meter.stop()
+        log.seek(0)
+        out = log.read()
     if os.waitstatus_to_exitcode(status) not in (0, 1, 3):  # 1: some inputs refused, 3: some work flagged
         raise SystemExit(f"{' '.join(cmd)} failed:\n{out[-3000:]}")
     return wall, usage.ru_utime + usage.ru_stime, peak, out
