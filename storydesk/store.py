@@ -310,7 +310,11 @@ class SQLiteStore(Store):
 
     def get_records(self, kind: str, cls: Type[R], story_id=None) -> list[R]:
         if story_id is None:
-            rows = self.db.execute("SELECT data FROM records WHERE kind=? ORDER BY rowid", (kind,))
+            # Story by story, in the stories' order: per-story results are written as each story's job
+            # finishes, which on several workers is any order, and the whole-store view must not vary.
+            rows = self.db.execute(
+                "SELECT r.data FROM records r LEFT JOIN records s ON s.kind='stories' AND s.story_id=r.story_id "
+                "AND s.id=r.story_id WHERE r.kind=? ORDER BY COALESCE(s.rowid, 0), r.rowid", (kind,))
         else:
             rows = self.db.execute("SELECT data FROM records WHERE kind=? AND story_id=? ORDER BY rowid",
                                    (kind, story_id))
