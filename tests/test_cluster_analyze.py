@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -30,10 +32,11 @@ def local2():
 
 
 def briefing_of(target: str, **run) -> str:
-    """Ingest the sample corpus into ``target``, analyse it, return its briefing JSON."""
+    """Ingest the sample corpus into ``target``, analyse it (on the cluster given), return its briefing JSON."""
     with open_store(target) as store:
         ingest([CORPUS], store)
-        analyse(store, progress=False, **run)
+        if run:
+            analyse(store, progress=False, **run)
         document = build_briefing(store).to_dict()
     document.pop("generated_at")
     return json.dumps(document, sort_keys=True)
@@ -41,7 +44,18 @@ def briefing_of(target: str, **run) -> str:
 
 @pytest.fixture(scope="module")
 def single_process(tmp_path_factory) -> str:
-    return briefing_of(str(tmp_path_factory.mktemp("serial") / "s.db"), jobs=1)
+    """The CLI's `analyze --jobs 1`, in its own process: the models stay out of the test process,
+    whose address space later tests' forked children inherit under a memory limit (test_fuzz)."""
+    db = str(tmp_path_factory.mktemp("serial") / "s.db")
+    briefing_of(db)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "storydesk.cli", "analyze", "--db", db, "--jobs", "1", "-q"],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
+    assert done.returncode == 0, done.stderr
+    with open_store(db) as store:
+        document = build_briefing(store).to_dict()
+    document.pop("generated_at")
+    return json.dumps(document, sort_keys=True)
 
 
 @pytest.mark.slow
