@@ -7,7 +7,14 @@ STORYDESK_BENCH_PG or STORYDESK_TEST_PG (`eval "$(PG_DURABLE=1 .ci/pg-start)"` s
 fsync on); they are skipped with a message otherwise. The machine has 2 cores shared with
 other work: every table prints wall and CPU seconds side by side, and ratios from one run.
 
-Run: python benchmarks/scale.py [--warc-files 8 --warc-pages 200] [--rows 5000] [--skip store,warc,analyze]
+Analysis: N articles of real news text (ECB+ and PolNeAR, replicated with edits as in
+benchmarks/engine.py) analysed by `storydesk analyze --jobs 1` and `--cluster local:2`, each on a
+copy of one ingested store. The main process's parts are timed (benchmarks/_analyze_timed.py): what
+it does outside the parallel map (clustering, store writes, search index) is the serial share, from
+which the Amdahl speed-up at more workers is *projected*, not measured.
+
+Run: python benchmarks/scale.py [--warc-files 8 --warc-pages 200] [--rows 5000] [--size 10000]
+                                [--skip store,warc,analyze]
 """
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ from pathlib import Path
 
 from _common import print_table
 from _crawl import article_html, make_crawl
+from engine import cli, load_texts, replicate, timed, write_jsonl
 
 from storydesk.records import Article, IngestedRecord, Source, Story
 from storydesk.store import open_store
@@ -150,6 +158,114 @@ def warc_ingest(files: int, pages: int, pg: str | None) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+# -- analysis: one process vs a LocalCluster of 2 ------------------------------------
+CONFIGS = [("storydesk analyze --jobs 1", ["--jobs", "1"]),
+           ("storydesk analyze --cluster local:2", ["--cluster", "local:2"])]
+SERIAL_PARTS = ["clustering", "article_writes", "story_writes", "search_index"]
+ARTICLES_PER_HOUR = 100_000
+
+
+def analyze_scale(size: int, keep: str | None) -> None:
+    texts = load_texts()
+    if not texts:
+        return
+    work = Path(keep or tempfile.mkdtemp(prefix="scale-analyze-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        template, size = _ingested(work, replicate(texts, size))
+        runs = [_analyze_run(work, template, name, flags) for name, flags in CONFIGS]
+    finally:
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
+    _print_analysis(size, runs)
+
+
+def _ingested(work: Path, corpus: list[dict]) -> tuple[Path, int]:
+    """The corpus in a fresh store; and its article count (replicas of texts that repeat in the
+    sources collapse into one article, so it can be below the corpus size)."""
+    src, db = work / "corpus.jsonl", work / "ingested.db"
+    write_jsonl(corpus, src)
+    if db.exists():
+        db.unlink()
+    wall, _, _, _ = timed(cli("ingest", str(src), "--db", str(db), "-q"))
+    with open_store(str(db)) as store:
+        stored = store.article_count()
+    print(f"\ningested {len(corpus)} texts ({src.stat().st_size / 1e6:.1f} MB of JSONL) in {wall:.0f} s: "
+          f"{stored} distinct articles")
+    return db, stored
+
+
+def _analyze_run(work: Path, template: Path, name: str, flags: list[str]) -> dict:
+    """One analysis on a fresh copy of the ingested store; wall and CPU of every process."""
+    db, out = work / f"run{len(flags)}{flags[-1].replace(':', '')}.db", work / "phases.json"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    _sqlite_copy(template, db)
+    runner = str(Path(__file__).resolve().parent / "_analyze_timed.py")
+    load0 = os.getloadavg()[0]
+    wall, cpu_all, peak, said = timed([sys.executable, runner, str(out), "analyze", "--db", str(db), "-q", *flags])
+    phases = json.loads(out.read_text())
+    size = sum(Path(f"{db}{s}").stat().st_size for s in ("", "-wal") if Path(f"{db}{s}").exists())
+    print(f"{name}: {wall:.0f} s wall, {cpu_all:.0f} CPU s; {said.strip()[-160:]}")
+    return {"name": name, "wall": wall, "cpu": cpu_all, "peak_tree": peak, "phases": phases,
+            "store_bytes": size, "load": (load0, os.getloadavg()[0])}
+
+
+def _sqlite_copy(src: Path, dst: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
+        a.backup(b)
+
+
+def serial_seconds(phases: dict) -> float:
+    """Main-process time outside the parallel map: what more workers do not shorten."""
+    return phases["wall"] - phases.get("in_map", 0.0) - phases.get("cluster_start", 0.0) \
+        - phases.get("cluster_close", 0.0)
+
+
+def amdahl(serial_share: float, workers: int) -> float:
+    return 1.0 / (serial_share + (1.0 - serial_share) / workers)
+
+
+def _print_analysis(size: int, runs: list[dict]) -> None:
+    one, two = runs
+    rows = []
+    for r in runs:
+        p = r["phases"]
+        rows.append([r["name"], f"{r['wall']:.0f}", f"{r['cpu']:.0f}", f"{p['main_cpu']:.0f}",
+                     f"{size / r['wall']:.2f}", f"{size / r['wall'] * 3600:.0f}", f"{one['wall'] / r['wall']:.2f}",
+                     f"{r['peak_tree'] / 2**30:.2f}", f"{r['load'][0]:.1f} / {r['load'][1]:.1f}"])
+    print_table(f"Analysis of {size} articles ({os.cpu_count()} cores; target speed-up >= 1.7x)",
+                ["run", "wall s", "CPU s (all procs)", "main proc CPU s", "articles/s", "articles/h",
+                 "speed-up", "peak RSS GB (all)", "load before / after"], rows)
+    rows = []
+    for r in runs:
+        p = r["phases"]
+        serial = serial_seconds(p)
+        rows.append([r["name"], *(f"{p.get(k, 0.0):.1f}" for k in SERIAL_PARTS), f"{serial:.1f}",
+                     f"{p.get('in_map', 0.0):.1f}", f"{p.get('cluster_start', 0.0) + p.get('cluster_close', 0.0):.1f}",
+                     f"{serial / p['wall']:.3f}", f"{serial / size * 1000:.1f}"])
+    print_table("Main process: where the wall time went (s)",
+                ["run", *SERIAL_PARTS, "serial total", "in parallel map", "cluster start+stop", "serial share",
+                 "serial ms/article"], rows)
+    share = serial_seconds(one["phases"]) / one["phases"]["wall"]
+    ceiling = size / serial_seconds(one["phases"]) * 3600
+    print_table(f"Amdahl PROJECTION from the --jobs 1 serial share {share:.3f} (not measured)",
+                ["workers", "projected speed-up", "projected articles/h"],
+                [[n, f"{amdahl(share, n):.1f}", f"{size / one['wall'] * amdahl(share, n) * 3600:.0f}"]
+                 for n in (2, 8, 32, 128)] + [["inf (serial part only)", f"{1 / share:.1f}", f"{ceiling:.0f}"]])
+    need = 3600 / ARTICLES_PER_HOUR * 1000
+    print(f"{ARTICLES_PER_HOUR:,} articles/h needs <= {need:.0f} ms of serial main-process time per article "
+          f"(measured {serial_seconds(one['phases']) / size * 1000:.1f} ms) and enough workers for the rest")
+    peaks = two["phases"].get("worker_peak_rss", {})
+    print_table("Peak memory (ru_maxrss)", ["process", "peak MB"],
+                [[w, round(v / 1e6)] for w, v in sorted(peaks.items())]
+                + [[f"main, {r['name']}", round(r["phases"]["main_peak_rss"] / 1e6)] for r in runs])
+    print(f"store after analysis: {two['store_bytes'] / 1e6:.0f} MB SQLite, "
+          f"{two['store_bytes'] / size / 1e3:.1f} kB per article")
+
+
 def _cpu_seconds() -> float:
     t = os.times()
     return t.user + t.system
@@ -160,6 +276,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=5000)
     ap.add_argument("--warc-files", type=int, default=8)
     ap.add_argument("--warc-pages", type=int, default=200)
+    ap.add_argument("--size", type=int, default=10_000, help="articles in the analysis part")
+    ap.add_argument("--keep", help="keep the analysis stores in this folder")
     ap.add_argument("--skip", default="", help="comma list of parts to skip: store,warc,analyze")
     args = ap.parse_args()
     skip = set(args.skip.split(","))
@@ -172,6 +290,8 @@ def main() -> None:
             store_writes(targets, args.rows)
     if "warc" not in skip:
         warc_ingest(args.warc_files, args.warc_pages, pg)
+    if "analyze" not in skip:
+        analyze_scale(args.size, args.keep)
 
 
 if __name__ == "__main__":
