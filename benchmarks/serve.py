@@ -9,7 +9,7 @@
    page and a search, over HTTP to a `storydesk serve` process on 127.0.0.1, then requests/s with
    8 concurrent clients. Server CPU seconds are shown beside wall seconds.
 
-    python benchmarks/serve.py [--articles 10000] [--requests 60] [--seconds 15]
+    python benchmarks/serve.py [--articles 10000] [--requests 60] [--seconds 15] [--cache DIR] [--keep]
 """
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -169,6 +168,20 @@ def replicate(base: Path, target: Path, n_articles: int) -> dict:
     return size
 
 
+def large_store(base: Path, cache: Path, n_articles: int, keep: bool) -> Path:
+    """The replicated store; with ``keep`` it stays in ``cache`` and later runs reuse it (it is only read)."""
+    big = cache / f"replicated-{n_articles}.db"
+    if keep and big.exists() and big.stat().st_mtime >= base.stat().st_mtime:
+        print(f"\nlarge store: {big} (kept from an earlier run)")
+        return big
+    for p in cache.glob(big.name + "*"):
+        p.unlink()
+    size = replicate(base, big, n_articles)
+    print(f"\nlarge store: {size['articles']:,} articles, {size['stories']:,} stories, {size['sentences']:,} "
+          f"sentences, {size['vectors']:,} vectors (replicated in {size['build_s']:.0f} s)")
+    return big
+
+
 def _new_id(old: str, k: int) -> str:
     digest = hashlib.sha1(f"{k}:{old}".encode()).hexdigest()
     return old[0] + digest[: len(old) - 1]
@@ -256,6 +269,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=60)
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--cache", default=str(ROOT.parent / "data-web" / "bench"))
+    ap.add_argument("--keep", action="store_true", help="keep the large store in --cache for the next run")
     args = ap.parse_args()
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
@@ -269,12 +283,13 @@ def main() -> None:
     for mode, n, mrr, top1, cpu in search_quality(base):
         print(f"{mode:<8} {n:>7} {mrr:>6.3f} {top1:>6} {cpu:>6.1f}")
 
-    with tempfile.TemporaryDirectory(dir=cache) as tmp:
-        big = Path(tmp) / "big.db"
-        size = replicate(base, big, args.articles)
-        print(f"\nlarge store: {size['articles']:,} articles, {size['stories']:,} stories, {size['sentences']:,} "
-              f"sentences, {size['vectors']:,} vectors (replicated in {size['build_s']:.0f} s)")
+    big = large_store(base, cache, args.articles, args.keep)
+    try:
         rows, (n, wall, cpu) = latency(big, args.requests, args.seconds)
+    finally:
+        if not args.keep:
+            for p in big.parent.glob(big.name + "*"):
+                p.unlink()
     print(f"\n{'request':<32} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'server CPU ms/req':>18}")
     for name, count, p50, p95, cpu_ms in rows:
         print(f"{name:<32} {count:>4} {p50:>8.1f} {p95:>8.1f} {'' if cpu_ms is None else f'{cpu_ms:.1f}':>18}")
