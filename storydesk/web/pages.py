@@ -258,9 +258,15 @@ def search_page(request: Request, q: str = "", story: str = "", outlet: str = ""
                                                     args["from"] or None, args["to"] or None), 30, 0, args["mode"])
         except BadQuery as exc:
             error = {"code": exc.code, "message": str(exc), "hint": "search words are matched as plain words"}
-    snap = snapshot(store_of(request))
     return page(request, "search.html", title="Search", args=args, result=result, error=error, modes=MODES,
-                status=400 if error else 200, stories=snap.stories, marked=_marked)
+                status=400 if error else 200, stories=_story_choices(request, args["story"]), marked=_marked)
+
+
+def _story_choices(request: Request, chosen: str) -> list:
+    """The largest stories for the story filter (a menu of thousands would cost more than the search);
+    the chosen one is always there."""
+    rows = filter_stories(snapshot(store_of(request)).stories, sort="size")
+    return rows[:MAX_LISTED] + [r for r in rows[MAX_LISTED:] if chosen and r.id.startswith(chosen)][:1]
 
 
 def _marked(snippet: str, marks: list) -> Markup:
