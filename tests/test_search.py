@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -126,10 +127,34 @@ def test_vector_mode_and_fusion(built):
     assert hybrid[0].fts_rank and hybrid[0].vector_rank  # found by both lists, so fused first
 
 
-def test_rrf_fusion_rewards_agreement():
-    fused = dict(search._fuse([1, 2, 3], [3, 4, 1]))
-    assert fused[1] > fused[2] and fused[3] > fused[4]
-    assert fused[1] == pytest.approx(1 / 61 + 1 / 63)
+def _toy_vectors() -> search._Vectors:
+    """Articles a (sentences 1, 2), b (3) and c (4) in two dimensions."""
+    matrix = np.array([[0.6, 0.8], [0.9, 0.44], [1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    return search._Vectors(("toy",), matrix, np.array([1, 2, 3, 4]), np.arange(4), np.array([0, 2, 3]),
+                           np.array([-1, 0, 1, 2, 3]))
+
+
+def test_fusion_scores_each_article_by_its_best_sentence():
+    vec = _toy_vectors()
+    cos = search._cosines(vec, lambda texts: np.array([[1.0, 0.0]]), "query")
+    fts = [(2, 10.0), (4, 5.0)]  # (rowid, bm25): sentence 2 matches best
+    ranked = search._combined(vec, fts, cos, 0.5, None, 10)
+    # a: 0.5 * 0.9 + 0.5 * 10/10 from sentence 2; b: 0.5 * 1.0 (vector only); c: 0.5 * 5/10 (keywords only)
+    assert [r for r, _ in ranked] == [2, 3, 4]
+    assert [s for _, s in ranked] == pytest.approx([0.95, 0.5, 0.25])
+    vector_only = search._combined(vec, fts, cos, 0.0, None, 10)
+    assert [r for r, _ in vector_only] == [3, 2, 4]
+    kept = search._combined(vec, fts, cos, 0.5, np.array([False, False, True, True]), 10)
+    assert [r for r, _ in kept] == [3, 4]  # a filtered out
+    keywords_only = search._combined(vec, fts, cos, 1.0, np.array([True, True, True, False]), 10)
+    assert [r for r, _ in keywords_only][0] == 2 and all(np.isfinite(s) for _, s in keywords_only)
+
+
+def test_hybrid_results_are_one_per_article(built):
+    store, _ = built
+    hits = search.search(store, "flood dam wall", encoder=web_store.fake_encoder, limit=50)
+    assert hits and len({h.article_id for h in hits}) == len(hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
 def test_analyse_updates_the_index(tmp_path, monkeypatch):
