@@ -6,6 +6,10 @@ article, shown by its best sentence (the span a result links to).
 indexes articles not indexed yet, embeds only sentences never seen, and
 rebuilds the story/entity filter tables only when that stage output changed,
 so running it twice does nothing the second time. :func:`search` only reads.
+
+On the PostgreSQL store the same tables hold the index, and PostgreSQL full-text search
+(``to_tsvector('english')``, ``ts_rank``, a GIN expression index) stands in for FTS5:
+ranking and fusion are the same, snippets are the whole sentence with the words marked.
 """
 from __future__ import annotations
 
@@ -71,15 +75,14 @@ class IndexReport:
 def update_index(store, encoder: Optional[Encoder] = None) -> IndexReport:
     """Index what is new in ``store`` (idempotent); return what was done."""
     report = IndexReport()
-    db = getattr(store, "db", None)
-    if not isinstance(db, sqlite3.Connection):
-        report.vector_error = "the search index lives in the SQLite store; this store has none"
-        return report
-    new = [Article.from_dict(json.loads(d)) for (d,) in db.execute(
+    sqlite = is_sqlite(store)
+    if not sqlite:
+        _pg_text_index(store.db)
+    new = [Article.from_dict(json.loads(d)) for (d,) in store.db.execute(
         "SELECT data FROM articles WHERE id NOT IN (SELECT article_id FROM search_articles) ORDER BY seq")]
     with store.transaction():
         for article in new:
-            report.sentences += _index_article(db, article)
+            report.sentences += _index_article(store.db, article, fts5=sqlite)
         report.articles = len(new)
     try:
         report.vectors = _embed_missing(store, encoder or _stored_encoder(store))
@@ -92,15 +95,30 @@ def update_index(store, encoder: Optional[Encoder] = None) -> IndexReport:
     return report
 
 
-def _index_article(db, article: Article) -> int:
+def is_sqlite(store) -> bool:
+    return isinstance(getattr(store, "db", None), sqlite3.Connection)
+
+
+def _pg_text_index(db) -> None:
+    # The PostgreSQL store's schema comes from the SQLite migrations, which cannot say this; the
+    # index belongs to search, so search makes it (once: IF NOT EXISTS).
+    db.execute("CREATE INDEX IF NOT EXISTS search_sentences_tsv ON search_sentences "
+               "USING gin (to_tsvector('english', text))")
+
+
+def _index_article(db, article: Article, fts5: bool = True) -> int:
     rows = [(article.id, a, b, article.text[a:b]) for a, b in sentence_spans(article.text)
             if _WORD.search(article.text[a:b])]
     if article.title:
         rows.append((article.id, -1, -1, article.title))  # the headline is searchable too (span -1: no span)
-    for row in rows:
-        cur = db.execute("INSERT OR IGNORE INTO search_sentences (article_id, start, end, text) VALUES (?,?,?,?)", row)
-        if cur.rowcount:
-            db.execute("INSERT INTO search_fts (rowid, text) VALUES (?, ?)", (cur.lastrowid, row[3]))
+    sql = 'INSERT OR IGNORE INTO search_sentences (article_id, start, "end", text) VALUES (?,?,?,?)'
+    if not fts5:
+        db.executemany(sql, rows)  # PostgreSQL's text index follows the table by itself
+    else:
+        for row in rows:
+            cur = db.execute(sql, row)
+            if cur.rowcount:
+                db.execute("INSERT INTO search_fts (rowid, text) VALUES (?, ?)", (cur.lastrowid, row[3]))
     db.execute("INSERT OR REPLACE INTO search_articles (article_id, sentences) VALUES (?,?)", (article.id, len(rows)))
     return len(rows)
 
@@ -119,9 +137,8 @@ def _embed_missing(store, encoder: Encoder, batch: int = 512) -> int:
         vectors = encoder([texts[k] for k in todo]) if todo else np.zeros((0, 1))
         with store.transaction():
             for key, vec in zip(todo, vectors):
-                cur = db.execute("INSERT INTO search_vectors (key, vector) VALUES (?,?)",
-                                 (key, np.asarray(vec, dtype=np.float16).tobytes()))
-                known[key] = cur.lastrowid
+                known[key] = db.execute("INSERT INTO search_vectors (key, vector) VALUES (?,?) RETURNING id",
+                                        (key, np.asarray(vec, dtype=np.float16).tobytes())).fetchone()[0]
             db.executemany("UPDATE search_sentences SET vector_id=? WHERE rowid=?",
                            [(known[k], rowid) for (rowid, _), k in zip(rows, keys)])
         added += len(todo)
@@ -143,10 +160,10 @@ def _refresh_filters(store) -> bool:
     entities = store.get_records("entities", Entity)
     with store.transaction():
         db.execute("DELETE FROM search_story")
-        db.executemany("INSERT OR IGNORE INTO search_story VALUES (?,?)",
+        db.executemany("INSERT OR IGNORE INTO search_story (article_id, story_id) VALUES (?,?)",
                        [(aid, s.id) for s in stories for aid in s.article_ids])
         db.execute("DELETE FROM search_entity")
-        db.executemany("INSERT OR IGNORE INTO search_entity VALUES (?,?,?)",
+        db.executemany("INSERT OR IGNORE INTO search_entity (entity_id, name, article_id) VALUES (?,?,?)",
                        [(e.id, e.name, m.article_id) for e in entities for m in e.mentions])
         store.put_state("search.filters", sig)
     return True
@@ -189,17 +206,19 @@ def _check_date(value: Optional[str], name: str) -> Optional[str]:
     return value or None
 
 
-def _filter_sql(f: Filters) -> tuple[str, list]:
+def _filter_sql(f: Filters, sqlite: bool = True) -> tuple[str, list]:
     """SQL conditions on ``s`` (search_sentences) and ``ar`` (articles) for the filters."""
     where, args = [], []
+    same = "{} = ? COLLATE NOCASE" if sqlite else "lower({}) = lower(?)"  # PostgreSQL has no NOCASE
     if f.story:
         where.append("s.article_id IN (SELECT article_id FROM search_story WHERE story_id LIKE ?)")
         args.append(f.story.replace("%", "") + "%")
     if f.entity:
-        where.append("s.article_id IN (SELECT article_id FROM search_entity WHERE entity_id=? OR name=? COLLATE NOCASE)")
+        where.append("s.article_id IN (SELECT article_id FROM search_entity WHERE entity_id=? OR "
+                     + same.format("name") + ")")
         args += [f.entity, f.entity]
     if f.outlet:
-        where.append("ar.outlet = ? COLLATE NOCASE")
+        where.append(same.format("ar.outlet"))
         args.append(f.outlet)
     if f.date_from:
         where.append("substr(ar.published, 1, 10) >= ?")
@@ -207,7 +226,18 @@ def _filter_sql(f: Filters) -> tuple[str, list]:
     if f.date_to:
         where.append("substr(ar.published, 1, 10) <= ?")
         args.append(f.date_to + "\uffff")
-    return (" AND ".join(where) or "1"), args
+    return (" AND ".join(where) or "1=1"), args
+
+
+def _pg_ranked(db, terms: list[str], f: Filters, limit: int) -> list[tuple[int, float]]:
+    """The keyword ranking on PostgreSQL: any of the words (``plainto_tsquery`` reads each as plain
+    text, never as operators), ranked by ``ts_rank``; the GIN index finds the matches."""
+    cond, args = _filter_sql(f, sqlite=False)
+    query = " || ".join("plainto_tsquery('english', ?)" for _ in terms)
+    sql = (f"SELECT s.rowid, ts_rank(to_tsvector('english', s.text), t.q) AS score "
+           f"FROM search_sentences s JOIN articles ar ON ar.id = s.article_id, (SELECT {query} AS q) t "
+           f"WHERE to_tsvector('english', s.text) @@ t.q AND {cond} ORDER BY score DESC, s.rowid LIMIT ?")
+    return [(r, float(score)) for r, score in db.execute(sql, [*terms, *args, limit]).fetchall()]
 
 
 def _fts_ranked(db, terms: list[str], f: Filters, limit: int) -> list[tuple[int, float]]:
@@ -277,7 +307,7 @@ def _allowed(store, vec: _Vectors, f: Filters) -> Optional[np.ndarray]:
     """Mask over ``vec.sent_ids`` of the sentences the filters keep (None: no filter)."""
     if not f.active():
         return None
-    cond, args = _filter_sql(f)
+    cond, args = _filter_sql(f, is_sqlite(store))
     rowids = np.array([r[0] for r in store.db.execute(
         f"SELECT s.rowid FROM search_sentences s JOIN articles ar ON ar.id = s.article_id WHERE {cond}", args)],
         dtype=np.int64)
@@ -305,7 +335,8 @@ def search(store, query: str, *, filters: Optional[Filters] = None, limit: int =
     # (both release the GIL), so a hybrid search costs about the slower of the two, not their sum.
     cosines = _pool().submit(_cosines, vec, encoder or _default_encoder, query) if vec is not None else None
     # Several sentences of one article fill the FTS list; ask for enough to still have ``want`` articles.
-    fts = _fts_ranked(store.db, terms, f, max(CANDIDATES, 5 * want)) if mode != "vector" else []
+    keywords = _fts_ranked if is_sqlite(store) else _pg_ranked
+    fts = keywords(store.db, terms, f, max(CANDIDATES, 5 * want)) if mode != "vector" else []
     if cosines is None:
         ranked, cos = _fts_articles(store.db, fts, want), None
     else:
@@ -313,7 +344,7 @@ def search(store, query: str, *, filters: Optional[Filters] = None, limit: int =
         ranked = _combined(vec, fts, cos, fts_weight if mode == "hybrid" else 0.0, _allowed(store, vec, f), want)
     ranked = ranked[offset:want]
     fts_rank = {rowid: n for n, (rowid, _) in enumerate(fts, 1)}
-    snippets = _snippets(store.db, terms, [r for r, _ in ranked if r in fts_rank])
+    snippets = _snippets(store.db, terms, [r for r, _ in ranked if r in fts_rank]) if is_sqlite(store) else {}
     return [_hit(store.db, rowid, score, snippets.get(rowid), fts_rank.get(rowid), _vector_rank(vec, cos, rowid),
                  terms) for rowid, score in ranked]
 
@@ -398,7 +429,7 @@ def _snippets(db, terms: list[str], rowids: list[int]) -> dict[int, str]:
 
 def _hit(db, rowid: int, score: float, snippet: Optional[str], fts_rank, vec_rank, terms) -> SearchHit:
     article_id, start, end, text, outlet, published, title, story = db.execute(
-        "SELECT s.article_id, s.start, s.end, s.text, ar.outlet, ar.published, ar.title, "
+        'SELECT s.article_id, s.start, s."end", s.text, ar.outlet, ar.published, ar.title, '
         "(SELECT min(story_id) FROM search_story st WHERE st.article_id = s.article_id) "
         "FROM search_sentences s JOIN articles ar ON ar.id = s.article_id WHERE s.rowid=?", (rowid,)).fetchone()
     plain, marks = _unmark(snippet) if snippet else (text, _term_marks(text, terms))

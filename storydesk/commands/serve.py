@@ -67,8 +67,9 @@ def _warm_up() -> None:
 def search_cmd(query, db, story, outlet, entity, date_from, date_to, mode, limit, as_json) -> None:
     """Search sentences: keywords (FTS5, bm25) fused with meaning (embeddings)."""
     from ..search import Filters, search
+    from ..store import open_store
 
-    with SQLiteStore(db) as store:
+    with open_store(db) as store:  # SQLite or a postgresql:// URL
         hits = search(store, query, filters=Filters(story, outlet, entity, date_from, date_to), limit=limit, mode=mode)
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in hits], indent=2, ensure_ascii=False))
