@@ -1,4 +1,4 @@
-"""Hybrid search over stored sentences: SQLite FTS5 (bm25, snippets) fused with
+"""Hybrid search over stored sentences: SQLite FTS5 (bm25, matched words marked) fused with
 embedding similarity, with filters by story, outlet, entity and date. A result is an
 article, shown by its best sentence (the span a result links to).
 
@@ -9,7 +9,7 @@ so running it twice does nothing the second time. :func:`search` only reads.
 
 On the PostgreSQL store the same tables hold the index, and PostgreSQL full-text search
 (``to_tsvector('english')``, ``ts_rank``, a GIN expression index) stands in for FTS5:
-ranking and fusion are the same, snippets are the whole sentence with the words marked.
+ranking and fusion are the same; a word is marked in a result when it is a query word (no stemming).
 """
 from __future__ import annotations
 
@@ -38,7 +38,6 @@ FTS_WEIGHT = 0.8
 CANDIDATES = 100  # keyword matches ranked before fusion (at least)
 MODES = ("hybrid", "fts", "vector")
 _WORD = re.compile(r"\w+", re.UNICODE)
-_MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"  # FTS5 snippet markers; never in article text after cleaning
 
 Encoder = Callable[[list[str]], np.ndarray]
 
@@ -318,6 +317,106 @@ def _allowed(store, vec: _Vectors, f: Filters) -> Optional[np.ndarray]:
     return keep
 
 
+# --------------------------------------------------------------------------- keyword scores as arrays
+BM25_K1, BM25_B = 1.2, 0.75  # the constants of FTS5's bm25()
+
+
+@dataclass
+class _Keywords:
+    """FTS5's index as arrays: for each token, the sentences holding it and its bm25 weight in each
+    (FTS5's own formula), so hybrid search sums a few slices instead of asking SQLite to score every
+    match: on a store of one big story a common word matches a quarter of all sentences, and bm25()
+    over them was two thirds of a search's time."""
+
+    version: tuple
+    tokenize: str  # the FTS5 tokenizer of search_fts (query words are tokenized the same way)
+    column: dict[str, int]  # token -> its slice docs[starts[i]:starts[i + 1]]
+    starts: np.ndarray
+    docs: np.ndarray  # sentence rowids
+    weights: np.ndarray  # idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / mean length))
+
+
+_KEYWORDS: dict[str, _Keywords] = {}
+_KLOCK = threading.Lock()
+
+
+def _keywords(store, version: tuple) -> _Keywords:
+    with _KLOCK:
+        cached = _KEYWORDS.get(store.path)
+        if cached is not None and cached.version == version:
+            return cached
+        db = store.db
+        tokenize = _tokenize_spec(db)
+        db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_fts_instance "
+                   "USING fts5vocab(main, search_fts, instance)")
+        rows = db.execute("SELECT term, doc, count(*) FROM temp.search_fts_instance GROUP BY term, doc").fetchall()
+        column: dict[str, int] = {}
+        term = np.fromiter((column.setdefault(r[0], len(column)) for r in rows), dtype=np.int64, count=len(rows))
+        docs = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+        tf = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
+        n_rows = db.execute("SELECT count(*) FROM search_fts_docsize").fetchone()[0] or 1
+        length = np.bincount(docs, tf)  # tokens in each sentence, by rowid
+        mean_length = length.sum() / n_rows
+        hits = np.bincount(term, minlength=len(column))  # sentences holding each token
+        idf = np.maximum(np.log((n_rows - hits + 0.5) / (hits + 0.5)), 1e-6)
+        weights = idf[term] * tf * (BM25_K1 + 1) / (tf + BM25_K1 * (1 - BM25_B + BM25_B * length[docs] / mean_length))
+        starts = np.searchsorted(term, np.arange(len(column) + 1))  # rows come grouped by term
+        _KEYWORDS[store.path] = cached = _Keywords(version, tokenize, column, starts, docs,
+                                                   weights.astype(np.float32))
+        return cached
+
+
+_TOKENS: dict[tuple[str, str], Optional[str]] = {}
+_TLOCK = threading.Lock()
+_TOKENIZERS: dict[str, sqlite3.Connection] = {}  # tokenize spec -> an in-memory FTS5 table to ask
+
+
+def _token(word: str, tokenize: str) -> Optional[str]:
+    """The index token FTS5 makes of ``word`` (None unless exactly one), asked of FTS5 itself."""
+    key = (tokenize, word)
+    with _TLOCK:
+        if key not in _TOKENS:
+            db = _TOKENIZERS.get(tokenize)
+            if db is None:
+                db = _TOKENIZERS[tokenize] = sqlite3.connect(":memory:", check_same_thread=False,
+                                                             isolation_level=None)
+                db.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize='{tokenize}')")
+                db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, instance)")
+            db.execute("INSERT INTO t (rowid, x) VALUES (1, ?)", (word,))
+            found = [r[0] for r in db.execute("SELECT term FROM v")]
+            db.execute("DELETE FROM t")
+            if len(_TOKENS) > 50_000:
+                _TOKENS.clear()
+            _TOKENS[key] = found[0] if len(found) == 1 else None
+        return _TOKENS[key]
+
+
+def _keyword_scores(store, vec: _Vectors, terms: list[str]) -> Optional[np.ndarray]:
+    """bm25 of every sentence (in ``vec.sent_ids`` order; 0 = no word matches) as FTS5's bm25()
+    would score ``_match_expression(terms)``, or None where only SQLite can say (a word that is
+    not one token)."""
+    kw = _keywords(store, vec.version)
+    tokens = [_token(t, kw.tokenize) for t in terms]
+    if any(t is None for t in tokens):
+        return None
+    slices = [slice(kw.starts[kw.column[t]], kw.starts[kw.column[t] + 1]) for t in tokens if t in kw.column]
+    if not slices:
+        return np.zeros(len(vec.sent_ids), dtype=np.float64)
+    docs = np.concatenate([kw.docs[s] for s in slices])
+    weights = np.concatenate([kw.weights[s] for s in slices])
+    pos = np.where(docs < len(vec.position), vec.position[np.minimum(docs, len(vec.position) - 1)], -1)
+    has = pos >= 0
+    return np.bincount(pos[has], weights[has], minlength=len(vec.sent_ids))
+
+
+def warm(store) -> None:
+    """Build the in-memory vectors and keyword arrays now (seconds on a large store), so the
+    first search after new articles does not wait for them."""
+    vec = _vectors(store)
+    if vec is not None and is_sqlite(store):
+        _keywords(store, vec.version)
+
+
 def search(store, query: str, *, filters: Optional[Filters] = None, limit: int = 20, offset: int = 0,
            mode: str = "hybrid", encoder: Optional[Encoder] = None,
            fts_weight: float = FTS_WEIGHT) -> list[SearchHit]:
@@ -329,24 +428,28 @@ def search(store, query: str, *, filters: Optional[Filters] = None, limit: int =
     f = filters or Filters()
     f.date_from, f.date_to = _check_date(f.date_from, "from"), _check_date(f.date_to, "to")
     terms = query_terms(query)
-    want = limit + offset
+    want, sqlite = limit + offset, is_sqlite(store)
     vec = _vectors(store) if mode != "fts" else None
-    # The query's vector and its cosines run on another thread while SQLite ranks the keywords
+    # The query's vector and its cosines run on another thread while the keywords are scored
     # (both release the GIL), so a hybrid search costs about the slower of the two, not their sum.
     cosines = _pool().submit(_cosines, vec, encoder or _default_encoder, query) if vec is not None else None
-    # Several sentences of one article fill the FTS list; ask for enough to still have ``want`` articles.
-    keywords = _fts_ranked if is_sqlite(store) else _pg_ranked
-    fts = keywords(store.db, terms, f, max(CANDIDATES, 5 * want)) if mode != "vector" else []
+    bm25 = _keyword_scores(store, vec, terms) if sqlite and vec is not None and mode == "hybrid" else None
+    fts: list[tuple[int, float]] = []
+    if bm25 is None and mode != "vector":
+        # Several sentences of one article fill the list; ask for enough to still have ``want`` articles.
+        fts = (_fts_ranked if sqlite else _pg_ranked)(store.db, terms, f, max(CANDIDATES, 5 * want))
     if cosines is None:
         ranked, cos = _fts_articles(store.db, fts, want), None
     else:
         cos = cosines.result()
-        ranked = _combined(vec, fts, cos, fts_weight if mode == "hybrid" else 0.0, _allowed(store, vec, f), want)
+        weight = fts_weight if mode == "hybrid" else 0.0
+        ranked = _combined(vec, fts, cos, weight, _allowed(store, vec, f), want, bm25)
     ranked = ranked[offset:want]
     fts_rank = {rowid: n for n, (rowid, _) in enumerate(fts, 1)}
-    snippets = _snippets(store.db, terms, [r for r, _ in ranked if r in fts_rank]) if is_sqlite(store) else {}
-    return [_hit(store.db, rowid, score, snippets.get(rowid), fts_rank.get(rowid), _vector_rank(vec, cos, rowid),
-                 terms) for rowid, score in ranked]
+    keyword_rank = _ranker(vec, bm25) if bm25 is not None else fts_rank.get
+    vector_rank = _ranker(vec, cos)
+    marks = _token_marker(store, terms) if sqlite else (lambda text: _term_marks(text, terms))
+    return [_hit(store.db, rowid, score, marks, keyword_rank(rowid), vector_rank(rowid)) for rowid, score in ranked]
 
 
 def _fts_articles(db, fts: list[tuple[int, float]], want: int) -> list[tuple[int, float]]:
@@ -374,8 +477,9 @@ def _cosines(vec: _Vectors, encoder: Encoder, query: str) -> np.ndarray:
 
 
 def _combined(vec: _Vectors, fts: list[tuple[int, float]], cos: np.ndarray, weight: float,
-              allowed: Optional[np.ndarray], want: int) -> list[tuple[int, float]]:
-    """Each article's best sentence by ``weight * bm25/best bm25 + (1 - weight) * cosine/best cosine``.
+              allowed: Optional[np.ndarray], want: int, bm25: Optional[np.ndarray] = None) -> list[tuple[int, float]]:
+    """Each article's best sentence by ``weight * bm25/best bm25 + (1 - weight) * cosine/best cosine``
+    (bm25 of every sentence in ``bm25``, or of the ranked ones in ``fts``).
 
     Scores, not ranks, are fused: a story told by many near-identical articles fills every rank
     of the vector list with cosines a hair apart, and rank fusion cannot tell a hair from a gulf
@@ -389,7 +493,11 @@ def _combined(vec: _Vectors, fts: list[tuple[int, float]], cos: np.ndarray, weig
     score = (1.0 - weight) * cos / (best_cos if best_cos > 0 else 1.0)
     if allowed is not None:
         score[~allowed] = -np.inf
-    if fts and weight:
+    if bm25 is not None and weight:
+        kept_bm25 = bm25 if allowed is None else bm25[allowed]
+        best = float(kept_bm25.max()) if len(kept_bm25) else 0.0
+        score += weight * bm25 / (best or 1.0)
+    elif fts and weight:
         pos = np.array([_position(vec, r) for r, _ in fts], dtype=np.int64)
         bm25 = np.array([s for _, s in fts]) / (fts[0][1] or 1.0)
         has = pos >= 0  # a sentence indexed after the last embedding has no vector yet: it waits for one
@@ -412,47 +520,50 @@ def _position(vec: _Vectors, rowid: int) -> int:
     return int(vec.position[rowid]) if rowid < len(vec.position) else -1
 
 
-def _vector_rank(vec: Optional[_Vectors], cos: Optional[np.ndarray], rowid: int) -> Optional[int]:
-    """1-based rank of the sentence among all sentences by cosine (None in keyword-only search)."""
-    pos = _position(vec, rowid) if vec is not None and cos is not None else -1
-    return int((cos > cos[pos]).sum()) + 1 if pos >= 0 else None
+def _ranker(vec: Optional[_Vectors], scores: Optional[np.ndarray]) -> Callable[[int], Optional[int]]:
+    """The 1-based rank of a sentence among all sentences by ``scores`` (None: not scored, or no match).
+    The best thousand are sorted once, so a page of hits is not a pass over every sentence each."""
+    if vec is None or scores is None or not len(scores):
+        return lambda rowid: None
+    k = min(len(scores), 1000)
+    best = np.sort(np.partition(scores, len(scores) - k)[len(scores) - k:])  # ascending
+
+    def rank(rowid: int) -> Optional[int]:
+        pos = _position(vec, rowid)
+        if pos < 0 or scores[pos] <= 0:
+            return None
+        value = scores[pos]
+        above = len(best) - np.searchsorted(best, value, side="right") if value >= best[0] \
+            else (scores > value).sum()  # anything above a top-k value is in the top k
+        return int(above) + 1
+    return rank
 
 
-def _snippets(db, terms: list[str], rowids: list[int]) -> dict[int, str]:
-    """FTS5 snippets of the shown sentences only (a snippet per match would cost more than the search)."""
-    if not rowids:
-        return {}
-    sql = (f"SELECT rowid, snippet(search_fts, 0, '{_MARK_OPEN}', '{_MARK_CLOSE}', '\u2026', 24) FROM search_fts "
-           f"WHERE search_fts MATCH ? AND rowid IN ({','.join('?' * len(rowids))})")
-    return dict(db.execute(sql, [_match_expression(terms), *rowids]))
-
-
-def _hit(db, rowid: int, score: float, snippet: Optional[str], fts_rank, vec_rank, terms) -> SearchHit:
+def _hit(db, rowid: int, score: float, marks: Callable[[str], list[tuple[int, int]]], fts_rank,
+         vec_rank) -> SearchHit:
     article_id, start, end, text, outlet, published, title, story = db.execute(
         'SELECT s.article_id, s.start, s."end", s.text, ar.outlet, ar.published, ar.title, '
         "(SELECT min(story_id) FROM search_story st WHERE st.article_id = s.article_id) "
         "FROM search_sentences s JOIN articles ar ON ar.id = s.article_id WHERE s.rowid=?", (rowid,)).fetchone()
-    plain, marks = _unmark(snippet) if snippet else (text, _term_marks(text, terms))
     span = (start, end) if start >= 0 else (0, 0)
-    return SearchHit(article_id=article_id, span=span, text=text, snippet=plain, marks=marks, story_id=story,
+    return SearchHit(article_id=article_id, span=span, text=text, snippet=text, marks=marks(text), story_id=story,
                      outlet=outlet, published=published, title=title, score=round(score, 6),
                      fts_rank=fts_rank, vector_rank=vec_rank)
 
 
-def _unmark(snippet: str) -> tuple[str, list[tuple[int, int]]]:
-    """Strip FTS5 snippet markers, returning the text and the marked offsets."""
-    out, marks, start = [], [], None
-    pos = 0
-    for ch in snippet:
-        if ch == _MARK_OPEN:
-            start = pos
-        elif ch == _MARK_CLOSE and start is not None:
-            marks.append((start, pos))
-            start = None
-        else:
-            out.append(ch)
-            pos += 1
-    return "".join(out), marks
+def _token_marker(store, terms: list[str]) -> Callable[[str], list[tuple[int, int]]]:
+    """Marks of the words FTS5 matches (``flooded`` for ``flood``): each word of the text is a match
+    when FTS5's own tokenizer makes of it a token of the query. (FTS5's snippet() did the same in C
+    at 0.4 ms a sentence, a third of a search.)"""
+    spec = _tokenize_spec(store.db)
+    wanted = {_token(t, spec) for t in terms} - {None}
+    return lambda text: [(m.start(), m.end()) for m in _WORD.finditer(text) if _token(m.group(), spec) in wanted]
+
+
+def _tokenize_spec(db) -> str:
+    """The tokenizer search_fts was made with (migration 004)."""
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'search_fts'").fetchone()[0]
+    return re.search(r"tokenize\s*=\s*'([^']*)'", sql).group(1)
 
 
 def _term_marks(text: str, terms: list[str]) -> list[tuple[int, int]]:

@@ -104,6 +104,14 @@ def test_fts_finds_words_with_snippet_marks(built):
     assert art.text[top.span[0]:top.span[1]] == top.text
 
 
+def test_marks_are_the_words_fts5_matched(built):
+    store, _ = built
+    if not search.is_sqlite(store):
+        pytest.skip("PostgreSQL marks the query words as written")
+    hit = next(h for h in search.search(store, "flood", mode="fts", limit=50) if "flooding" in h.text)
+    assert "flooding" in {hit.snippet[a:b].casefold() for a, b in hit.marks}  # porter: flooding -> flood
+
+
 def test_filters_restrict_results(built):
     store, ids = built
     enc = web_store.fake_encoder
@@ -150,6 +158,21 @@ def test_fusion_scores_each_article_by_its_best_sentence():
     assert [r for r, _ in kept] == [3, 4]  # a filtered out
     keywords_only = search._combined(vec, fts, cos, 1.0, np.array([True, True, True, False]), 10)
     assert [r for r, _ in keywords_only][0] == 2 and all(np.isfinite(s) for _, s in keywords_only)
+
+
+@pytest.mark.parametrize("query", ["cracks western wall", "flood dam wall", "Brellin governor divers",
+                                   "notice board", "engineers warned", "zzz unknownword"])
+def test_keyword_arrays_score_as_fts5_bm25(built, query):
+    store, _ = built
+    if not search.is_sqlite(store):
+        pytest.skip("the arrays stand in for FTS5, which only the SQLite store has")
+    vec = search._vectors(store)
+    terms = search.query_terms(query)
+    arrays = search._keyword_scores(store, vec, terms)
+    sql = search._fts_ranked(store.db, terms, Filters(), 10_000)
+    assert len(sql) == int((arrays > 0).sum())
+    for rowid, score in sql:
+        assert arrays[vec.position[rowid]] == pytest.approx(score, rel=1e-4)
 
 
 def test_hybrid_results_are_one_per_article(built):

@@ -38,17 +38,20 @@ def serve_cmd(db, host, port, token_file, max_upload_mb, watch_every) -> None:
 
     app = create_app(WebConfig(db=db, token=token, limits=Limits(max_file_bytes=int(max_upload_mb * 1e6)),
                                watch_every=every))
-    threading.Thread(target=_warm_up, daemon=True).start()
+    threading.Thread(target=_warm_up, args=(db,), daemon=True).start()
     click.echo(f"storydesk: serving {db} at http://{host}:{port}/" + (" (token required)" if token else ""), err=True)
     # A 10,000-character query must reach the app (and get its error), not be cut by the HTTP parser.
     uvicorn.run(app, host=host, port=port, log_level="warning", h11_max_incomplete_event_size=256 * 1024)
 
 
-def _warm_up() -> None:
-    """Load the sentence model before the first search asks for it."""
+def _warm_up(db: str) -> None:
+    """Load the sentence model and the search caches before the first search asks for them."""
     try:
         from ..embed import embed
+        from ..search import warm
         embed(["warm up"])
+        with SQLiteStore(db) as store:
+            warm(store)
     except Exception:  # search falls back to keywords; the first query reports the problem
         pass
 

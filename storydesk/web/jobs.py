@@ -50,7 +50,7 @@ class JobQueue:
 
     def __init__(self, db: str, analyse: Optional[Callable[[SQLiteStore], object]] = None):
         self.db = db
-        self.analyse = analyse or _default_analyse
+        self.analyse = _analysed(analyse or _default_analyse)
         self.jobs: dict[str, Job] = {}
         self._queue: "queue.Queue[tuple[Job, Callable[[SQLiteStore, Job], None], Optional[Path]]]" = queue.Queue()
         self._lock = threading.Lock()
@@ -169,6 +169,15 @@ class JobQueue:
                 bump_generation()
                 if folder is not None:
                     shutil.rmtree(folder, ignore_errors=True)
+
+
+def _analysed(analyse: Callable[[SQLiteStore], object]) -> Callable[[SQLiteStore], None]:
+    """``analyse``, then the search caches rebuilt here rather than in the next search request."""
+    def run(store: SQLiteStore) -> None:
+        from ..search import warm
+        analyse(store)
+        warm(store)
+    return run
 
 
 def _default_analyse(store: SQLiteStore) -> None:
