@@ -66,6 +66,15 @@ class SourceState:
     seen: str = "{}"
 
 
+def source_kind(source: str) -> str:
+    """``url`` or ``folder``; a :class:`ConfigError` saying what to give instead for anything else."""
+    if source.startswith(("http://", "https://")) and urlsplit(source).hostname:
+        return "url"
+    if os.path.isdir(source):
+        return "folder"
+    raise ConfigError(f"cannot watch {source[:200]!r}: give an http(s) URL of a feed or page, or a folder")
+
+
 def source_states(store) -> list[SourceState]:
     """Every watched source with when it was last checked and what failed."""
     rows = store.db.execute("SELECT source, kind, etag, last_modified, last_checked, last_status, last_error, "
@@ -86,11 +95,17 @@ class Watcher:
         self.max_bytes = max_bytes
         self.analyse = analyse
         self.sleep = sleep
+        self._own_client = client is None
         self.client = client or httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=MAX_REDIRECTS,
                                              headers={"User-Agent": USER_AGENT}, trust_env=False)
         self._robots: dict[str, Optional[urllib.robotparser.RobotFileParser]] = {}
         self._last_hit: dict[str, float] = {}
         self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close the HTTP client this watcher made (a client passed in belongs to the caller)."""
+        if self._own_client:
+            self.client.close()
 
     # ----------------------------------------------------------------- polling
     def poll(self, sources: Iterable[str]) -> list[WatchOutcome]:
@@ -112,13 +127,7 @@ class Watcher:
     def _state(self, source: str) -> SourceState:
         row = self.store.db.execute("SELECT source, kind, etag, last_modified, last_checked, last_status, last_error, "
                                     "added, seen FROM watch_sources WHERE source=?", (source,)).fetchone()
-        if row:
-            return SourceState(*row)
-        if source.startswith(("http://", "https://")):
-            return SourceState(source, "url")
-        if os.path.isdir(source):
-            return SourceState(source, "folder")
-        raise ConfigError(f"cannot watch {source!r}: give an http(s) URL of a feed or page, or a folder")
+        return SourceState(*row) if row else SourceState(source, source_kind(source))
 
     def _save(self, state: SourceState, outcome: WatchOutcome) -> None:
         state.last_checked, state.last_status, state.last_error = outcome.checked_at, outcome.status, outcome.error

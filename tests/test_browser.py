@@ -31,6 +31,7 @@ from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 import web_store  # noqa: E402
+from test_watch import server as feed_server  # noqa: E402,F401  (a local HTTP server on 127.0.0.1)
 from test_web import _analyse_stories_only  # noqa: E402
 from storydesk.web.app import WebConfig, create_app  # noqa: E402
 
@@ -45,9 +46,9 @@ def _free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, db: str):
+    def __init__(self, db: str, **cfg):
         self.port = _free_port()
-        app = create_app(WebConfig(db=db, encoder=web_store.fake_encoder, analyse=_analyse_stories_only))
+        app = create_app(WebConfig(db=db, encoder=web_store.fake_encoder, analyse=_analyse_stories_only, **cfg))
         self.app = app
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
                                 h11_max_incomplete_event_size=256 * 1024)
@@ -240,5 +241,31 @@ def test_upload_an_article_and_see_it_in_its_story(tmp_path, browser):
         browser.find_element(By.CSS_SELECTOR, "a.job-story").click()
         _wait(browser, "#sources")
         assert "Quay Times" in browser.find_element(By.ID, "sources").text
+    finally:
+        server.stop()
+
+
+def test_watch_a_feed_and_see_when_it_was_checked_and_what_failed(tmp_path, browser, feed_server):  # noqa: F811
+    _, feed_base = feed_server
+    db = str(tmp_path / "w.db")
+    web_store.build(db, tmp_path)
+    server = LiveServer(db, watch_every=None, watch_rate=0.0, watch_timeout=2.0)
+    try:
+        _width(browser, 1400)
+        for path in ("feed.rss", "error"):
+            browser.get(server.url + "/add")
+            _wait(browser, "#watch-source").send_keys(f"{feed_base}/{path}")
+            browser.find_element(By.CSS_SELECTOR, "#watch-form button").click()
+            WebDriverWait(browser, 120).until(
+                lambda d: d.find_element(By.ID, "job-status").get_attribute("data-status") in ("done", "failed"))
+            assert browser.find_element(By.ID, "job-status").get_attribute("data-status") == "done"
+        browser.find_element(By.ID, "watched-link").click()
+        rows = {r.find_element(By.CSS_SELECTOR, ".source").text.rsplit("/", 1)[-1]: r
+                for r in _wait(browser, "#watched").find_elements(By.CSS_SELECTOR, "tr.watched-source")}
+        assert rows["feed.rss"].get_attribute("data-status") == "new" and "not yet" not in rows["feed.rss"].text
+        assert rows["error"].get_attribute("data-status") == "failed"
+        assert "HTTP 500" in rows["error"].find_element(By.CSS_SELECTOR, ".last-error").text
+        _width(browser, 400)
+        assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
     finally:
         server.stop()

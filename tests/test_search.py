@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -13,7 +14,7 @@ from storydesk import briefing, search  # noqa: E402
 from storydesk.errors import BadQuery  # noqa: E402
 from storydesk.records import Article, Source  # noqa: E402
 from storydesk.search import Filters, update_index  # noqa: E402
-from storydesk.store import SQLiteStore  # noqa: E402
+from storydesk.store import SQLiteStore, open_store  # noqa: E402
 
 
 class CountingEncoder:
@@ -26,10 +27,11 @@ class CountingEncoder:
 
 
 @pytest.fixture
-def built(tmp_path):
-    db = str(tmp_path / "s.db")
+def built(tmp_path, store_factory):
+    """The web test store, on SQLite and (when STORYDESK_TEST_PG names a server) on PostgreSQL."""
+    db = store_factory()
     ids = web_store.build(db, tmp_path)
-    with SQLiteStore(db) as store:
+    with open_store(db) as store:
         yield store, ids
 
 
@@ -45,7 +47,8 @@ def test_update_index_is_idempotent(built):
     assert (report.articles, report.sentences, report.vectors, report.filters_rebuilt) == (0, 0, 0, False)
     assert enc.texts == []
     assert before == {t: _count(store, t) for t in before}
-    assert _count(store, "search_fts") == before["search_sentences"]
+    if search.is_sqlite(store):
+        assert _count(store, "search_fts") == before["search_sentences"]
 
 
 def test_update_index_is_incremental_and_shares_vectors_of_copies(built):
@@ -101,6 +104,14 @@ def test_fts_finds_words_with_snippet_marks(built):
     assert art.text[top.span[0]:top.span[1]] == top.text
 
 
+def test_marks_are_the_words_fts5_matched(built):
+    store, _ = built
+    if not search.is_sqlite(store):
+        pytest.skip("PostgreSQL marks the query words as written")
+    hit = next(h for h in search.search(store, "flood", mode="fts", limit=50) if "flooding" in h.text)
+    assert "flooding" in {hit.snippet[a:b].casefold() for a, b in hit.marks}  # porter: flooding -> flood
+
+
 def test_filters_restrict_results(built):
     store, ids = built
     enc = web_store.fake_encoder
@@ -126,10 +137,49 @@ def test_vector_mode_and_fusion(built):
     assert hybrid[0].fts_rank and hybrid[0].vector_rank  # found by both lists, so fused first
 
 
-def test_rrf_fusion_rewards_agreement():
-    fused = dict(search._fuse([1, 2, 3], [3, 4, 1]))
-    assert fused[1] > fused[2] and fused[3] > fused[4]
-    assert fused[1] == pytest.approx(1 / 61 + 1 / 63)
+def _toy_vectors() -> search._Vectors:
+    """Articles a (sentences 1, 2), b (3) and c (4) in two dimensions."""
+    matrix = np.array([[0.6, 0.8], [0.9, 0.44], [1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    return search._Vectors(("toy",), matrix, np.array([1, 2, 3, 4]), np.arange(4), np.array([0, 2, 3]),
+                           np.array([-1, 0, 1, 2, 3]))
+
+
+def test_fusion_scores_each_article_by_its_best_sentence():
+    vec = _toy_vectors()
+    cos = search._cosines(vec, lambda texts: np.array([[1.0, 0.0]]), "query")
+    fts = [(2, 10.0), (4, 5.0)]  # (rowid, bm25): sentence 2 matches best
+    ranked = search._combined(vec, fts, cos, 0.5, None, 10)
+    # a: 0.5 * 0.9 + 0.5 * 10/10 from sentence 2; b: 0.5 * 1.0 (vector only); c: 0.5 * 5/10 (keywords only)
+    assert [r for r, _ in ranked] == [2, 3, 4]
+    assert [s for _, s in ranked] == pytest.approx([0.95, 0.5, 0.25])
+    vector_only = search._combined(vec, fts, cos, 0.0, None, 10)
+    assert [r for r, _ in vector_only] == [3, 2, 4]
+    kept = search._combined(vec, fts, cos, 0.5, np.array([False, False, True, True]), 10)
+    assert [r for r, _ in kept] == [3, 4]  # a filtered out
+    keywords_only = search._combined(vec, fts, cos, 1.0, np.array([True, True, True, False]), 10)
+    assert [r for r, _ in keywords_only][0] == 2 and all(np.isfinite(s) for _, s in keywords_only)
+
+
+@pytest.mark.parametrize("query", ["cracks western wall", "flood dam wall", "Brellin governor divers",
+                                   "notice board", "engineers warned", "zzz unknownword"])
+def test_keyword_arrays_score_as_fts5_bm25(built, query):
+    store, _ = built
+    if not search.is_sqlite(store):
+        pytest.skip("the arrays stand in for FTS5, which only the SQLite store has")
+    vec = search._vectors(store)
+    terms = search.query_terms(query)
+    arrays = search._keyword_scores(store, vec, terms)
+    sql = search._fts_ranked(store.db, terms, Filters(), 10_000)
+    assert len(sql) == int((arrays > 0).sum())
+    for rowid, score in sql:
+        assert arrays[vec.position[rowid]] == pytest.approx(score, rel=1e-4)
+
+
+def test_hybrid_results_are_one_per_article(built):
+    store, _ = built
+    hits = search.search(store, "flood dam wall", encoder=web_store.fake_encoder, limit=50)
+    assert hits and len({h.article_id for h in hits}) == len(hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
 def test_analyse_updates_the_index(tmp_path, monkeypatch):

@@ -75,6 +75,16 @@ def test_every_response_matches_the_document(api):
     _validate(doc, "post", "/api/v1/ingest", client.post("/api/v1/ingest", json={"text": ""}))
 
 
+def test_watch_responses_match_the_document(api, tmp_path):
+    client, doc, _ = api
+    client.cookies.clear()
+    _validate(doc, "post", "/api/v1/watch", client.post("/api/v1/watch", json={"source": "ftp://example.invalid/"}))
+    _validate(doc, "post", "/api/v1/watch", client.post("/api/v1/watch", json={"source": str(tmp_path)}))
+    assert client.app.state.jobs.wait(60)
+    _validate(doc, "get", "/api/v1/watch", client.get("/api/v1/watch"))
+    _validate(doc, "get", "/api/v1/watch?limit=0", client.get("/api/v1/watch?limit=0"))
+
+
 def test_briefing_components_come_from_the_briefing_schema(api):
     _, doc, _ = api
     comps = doc["components"]["schemas"]

@@ -19,7 +19,7 @@ import briefing_sample as sample
 from storydesk.ingest import ingest
 from storydesk.records import Citation, Quote, Speaker, Story, SummarySentence
 from storydesk.search import update_index
-from storydesk.store import SQLiteStore
+from storydesk.store import open_store
 
 DIM = 64
 PAYLOADS = {
@@ -59,7 +59,7 @@ def payload_files(folder: Path) -> list[str]:
 
 
 def build(path: str, work: Path) -> dict:
-    """Build the store at ``path``; return ids the tests need."""
+    """Build the store at ``path`` (a SQLite path or a postgresql:// URL); return ids the tests need."""
     b = sample.briefing()
     wire, copy, indep, update, hostile = b.articles
     b.summary = [
@@ -72,7 +72,7 @@ def build(path: str, work: Path) -> dict:
                          Citation(indep.id, sample._span(indep, "Engineers had warned in January that cracks in "
                                                                 "the dam's western wall were growing."))]),
     ]
-    with SQLiteStore(path) as store:
+    with open_store(path) as store:
         for art in b.articles:
             art.source.format = "text"  # as ingest names it (the schema's enum)
             store.add_article(art, art.text.encode("utf-8"))

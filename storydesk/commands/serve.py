@@ -20,10 +20,15 @@ _DB = click.option("--db", default=lambda: os.environ.get("STORYDESK_DB", "story
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--token-file", type=click.Path(dir_okay=False), help="File holding the token clients must send.")
 @click.option("--max-upload-mb", default=5.0, show_default=True, help="Largest uploaded file.")
-def serve_cmd(db, host, port, token_file, max_upload_mb) -> None:
+@click.option("--watch-every", default="10m", show_default=True,
+              help="How often watched sources are polled (30s, 10m, 1h; off: only when asked on /watch).")
+def serve_cmd(db, host, port, token_file, max_upload_mb, watch_every) -> None:
     """Serve the stories, briefings, articles, search and an API at http://HOST:PORT."""
+    from ..watch import parse_every
     from ..web.app import WebConfig, create_app
     from ..web.security import Limits, is_loopback, read_token_file
+
+    every = None if watch_every.strip().lower() in ("off", "0", "never") else parse_every(watch_every)
 
     token = read_token_file(token_file)
     if not is_loopback(host) and token is None:
@@ -31,18 +36,22 @@ def serve_cmd(db, host, port, token_file, max_upload_mb) -> None:
                           "(the token clients must send), or keep the default 127.0.0.1")
     import uvicorn
 
-    app = create_app(WebConfig(db=db, token=token, limits=Limits(max_file_bytes=int(max_upload_mb * 1e6))))
-    threading.Thread(target=_warm_up, daemon=True).start()
+    app = create_app(WebConfig(db=db, token=token, limits=Limits(max_file_bytes=int(max_upload_mb * 1e6)),
+                               watch_every=every))
+    threading.Thread(target=_warm_up, args=(db,), daemon=True).start()
     click.echo(f"storydesk: serving {db} at http://{host}:{port}/" + (" (token required)" if token else ""), err=True)
     # A 10,000-character query must reach the app (and get its error), not be cut by the HTTP parser.
     uvicorn.run(app, host=host, port=port, log_level="warning", h11_max_incomplete_event_size=256 * 1024)
 
 
-def _warm_up() -> None:
-    """Load the sentence model before the first search asks for it."""
+def _warm_up(db: str) -> None:
+    """Load the sentence model and the search caches before the first search asks for them."""
     try:
         from ..embed import embed
+        from ..search import warm
         embed(["warm up"])
+        with SQLiteStore(db) as store:
+            warm(store)
     except Exception:  # search falls back to keywords; the first query reports the problem
         pass
 
@@ -61,8 +70,9 @@ def _warm_up() -> None:
 def search_cmd(query, db, story, outlet, entity, date_from, date_to, mode, limit, as_json) -> None:
     """Search sentences: keywords (FTS5, bm25) fused with meaning (embeddings)."""
     from ..search import Filters, search
+    from ..store import open_store
 
-    with SQLiteStore(db) as store:
+    with open_store(db) as store:  # SQLite or a postgresql:// URL
         hits = search(store, query, filters=Filters(story, outlet, entity, date_from, date_to), limit=limit, mode=mode)
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in hits], indent=2, ensure_ascii=False))

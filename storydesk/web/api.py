@@ -121,6 +121,26 @@ class PasteIn(BaseModel):
     url: Optional[str] = None
 
 
+class WatchIn(BaseModel):
+    source: str
+
+
+class SourceItem(BaseModel):
+    source: str
+    kind: str
+    last_checked: Optional[str]
+    last_status: Optional[str]
+    last_error: Optional[str]
+    added: int
+
+
+class SourcePage(BaseModel):
+    items: list[SourceItem]
+    total: int
+    limit: int
+    offset: int
+
+
 ERRORS = {code: {"model": ErrorModel, "description": what} for code, what in
           ((400, "Malformed request or query"), (401, "Token required"), (403, "Cross-site request or no CSRF token"),
            (404, "Unknown id"), (405, "Method not allowed"), (413, "Request too large"),
@@ -305,6 +325,34 @@ async def api_ingest(request: Request):
     return JSONResponse(job.to_dict(), status_code=202)
 
 
+WATCH_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": {"$ref": "#/components/schemas/WatchIn"}}}}}
+
+
+@router.get("/watch", response_model=SourcePage, responses=ERRORS, summary="Watched sources: last check, last error")
+def list_watched(request: Request, limit: int = Limit, offset: int = Offset):
+    from ..watch import source_states
+
+    items = [{"source": s.source, "kind": s.kind, "last_checked": s.last_checked, "last_status": s.last_status,
+              "last_error": s.last_error, "added": s.added} for s in source_states(store_of(request))]
+    return _page(items, limit, offset)
+
+
+@router.post("/watch", status_code=202, response_model=JobModel, openapi_extra=WATCH_BODY,
+             responses={**ERRORS, 202: {"description": "Queued: the first poll"}},
+             summary="Watch a feed URL, page URL or folder (polled now, then every few minutes)")
+async def api_watch(request: Request):
+    from .pages import _form_csrf, submit_watch
+
+    _form_csrf(request, {})
+    try:
+        body = WatchIn.model_validate(await request.json())
+    except Exception:
+        raise ApiError(400, "bad_request", "the body is not a JSON object with a `source` string",
+                       '{"source": "https://example.org/feed.rss"}')
+    return JSONResponse(submit_watch(request, body.source).to_dict(), status_code=202)
+
+
 @router.get("/jobs/{job_id}", response_model=JobModel, responses=ERRORS, summary="Progress of an ingest job")
 def get_job(request: Request, job_id: str):
     job = request.app.state.jobs.get(job_id)
@@ -325,6 +373,7 @@ def install_openapi(app) -> None:
         comps = doc.setdefault("components", {}).setdefault("schemas", {})
         comps.update(briefing_components())
         comps["PasteIn"] = PasteIn.model_json_schema()
+        comps["WatchIn"] = WatchIn.model_json_schema()
         doc["paths"]["/api/v1/openapi.json"] = {"get": {"summary": "This document", "responses": {
             "200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}}
         app.openapi_schema = doc

@@ -40,6 +40,13 @@ class WebConfig:
     limits: Limits = field(default_factory=Limits)
     analyse: Optional[Callable] = None  # the background analysis (default: briefing.analyse)
     encoder: Optional[Callable] = None  # query embedding for search (default: storydesk.embed)
+    watch_every: Optional[float] = 600.0  # seconds between polls of the watched sources (None: only on demand)
+    watch_rate: float = 2.0  # seconds between two requests to one host
+    watch_timeout: float = 15.0  # seconds to wait for a host's answer
+
+    def watch_options(self) -> dict:
+        """Keyword arguments for :class:`storydesk.watch.Watcher`."""
+        return {"min_interval": self.watch_rate, "timeout": self.watch_timeout}
 
 
 class Stores(threading.local):
@@ -62,6 +69,8 @@ def create_app(config: WebConfig) -> FastAPI:
     app.state.config = config
     app.state.stores = Stores(config.db)
     app.state.jobs = JobQueue(config.db, config.analyse)
+    if config.watch_every:
+        app.state.jobs.poll_every(config.watch_every, **config.watch_options())
     SQLiteStore(config.db).close()  # create / migrate the store once, before any request
     app.include_router(api.router)
     app.include_router(pages.router)

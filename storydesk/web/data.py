@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Optional
@@ -31,11 +32,25 @@ def bump_generation() -> None:
         _GENERATION["n"] += 1
 
 
+STATE_TTL = 1.0  # seconds a checked store state is trusted (counting 185k records costs 10 ms a page)
+_CHECKED: dict[str, tuple[float, tuple]] = {}
+
+
 def store_state(store) -> tuple:
+    """What the snapshot depends on. This server's own jobs bump the generation, so their writes
+    show at once; a write by another process (a shell's `storydesk analyze`) within STATE_TTL."""
+    now, generation = time.monotonic(), _GENERATION["n"]
+    with _LOCK:
+        checked = _CHECKED.get(store.path)
+    if checked and now - checked[0] < STATE_TTL and checked[1][-1] == generation:
+        return checked[1]
     db = store.db
     arts = db.execute("SELECT count(*), max(seq) FROM articles").fetchone()
     recs = db.execute("SELECT count(*), max(rowid) FROM records").fetchone()
-    return (*arts, *recs, _GENERATION["n"])
+    state = (*arts, *recs, generation)
+    with _LOCK:
+        _CHECKED[store.path] = (now, state)
+    return state
 
 
 @dataclass

@@ -50,10 +50,11 @@ class JobQueue:
 
     def __init__(self, db: str, analyse: Optional[Callable[[SQLiteStore], object]] = None):
         self.db = db
-        self.analyse = analyse or _default_analyse
+        self.analyse = _analysed(analyse or _default_analyse)
         self.jobs: dict[str, Job] = {}
         self._queue: "queue.Queue[tuple[Job, Callable[[SQLiteStore, Job], None], Optional[Path]]]" = queue.Queue()
         self._lock = threading.Lock()
+        self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._work, name="storydesk-jobs", daemon=True)
         self._thread.start()
 
@@ -66,6 +67,28 @@ class JobQueue:
             path.write_bytes(data)
             paths.append(str(path))
         return self._submit(kind, lambda store, job: self._ingest(store, job, paths), folder)
+
+    def submit_watch(self, sources: Optional[list[str]], **options) -> Job:
+        """Poll ``sources`` once (None: every watched source) with :class:`storydesk.watch.Watcher`;
+        ``options`` go to the Watcher (``min_interval``, ``timeout``). Each source stays watched."""
+        return self._submit("watch", lambda store, job: self._watch(store, job, sources, options), None)
+
+    def poll_every(self, seconds: float, **options) -> None:
+        """Queue a poll of every watched source every ``seconds`` (never a second one while one waits)."""
+        def loop() -> None:
+            while not self._stopped.wait(seconds):
+                busy = any(j.kind == "watch" and j.status not in ("done", "failed") for j in list(self.jobs.values()))
+                if not busy and self._watched():
+                    self.submit_watch(None, **options)
+        threading.Thread(target=loop, name="storydesk-watch", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _watched(self) -> list[str]:
+        from ..watch import source_states
+        with SQLiteStore(self.db) as store:
+            return [s.source for s in source_states(store)]
 
     def submit_call(self, kind: str, call: Callable[[SQLiteStore, Job], None]) -> Job:
         return self._submit(kind, call, None)
@@ -106,6 +129,28 @@ class JobQueue:
         job.story_ids = sorted({sid for sid, aids in _story_members(store) if ids & aids})
         job.detail = f"{added} added, {report.count('present')} already present, {report.count('failed')} failed"
 
+    def _watch(self, store: SQLiteStore, job: Job, sources: Optional[list[str]], options: dict) -> None:
+        from ..watch import Watcher, source_states
+
+        todo = sources if sources is not None else [s.source for s in source_states(store)]
+        job.status, job.detail = "ingesting", f"checking {len(todo)} watched source(s)"
+
+        def analyse(s: SQLiteStore) -> None:
+            job.status, job.detail = "analysing", "new articles; analysing (this can take a minute)"
+            self.analyse(s)
+            bump_generation()
+
+        watcher = Watcher(store, analyse=analyse, **options)
+        try:
+            outcomes = watcher.poll(todo)
+        finally:
+            watcher.close()
+        added = {aid for o in outcomes for aid in o.added}
+        job.story_ids = sorted({sid for sid, aids in _story_members(store) if added & aids})
+        job.detail = f"{len(todo)} source(s) checked, {len(added)} new article(s)"
+        failed = [f"{o.source}: {o.error or o.status}" for o in outcomes if o.status in ("failed", "blocked")]
+        job.error = "; ".join(failed)[:1000] or None
+
     def _work(self) -> None:
         while True:
             job, call, folder = self._queue.get()
@@ -124,6 +169,15 @@ class JobQueue:
                 bump_generation()
                 if folder is not None:
                     shutil.rmtree(folder, ignore_errors=True)
+
+
+def _analysed(analyse: Callable[[SQLiteStore], object]) -> Callable[[SQLiteStore], None]:
+    """``analyse``, then the search caches rebuilt here rather than in the next search request."""
+    def run(store: SQLiteStore) -> None:
+        from ..search import warm
+        analyse(store)
+        warm(store)
+    return run
 
 
 def _default_analyse(store: SQLiteStore) -> None:

@@ -258,9 +258,15 @@ def search_page(request: Request, q: str = "", story: str = "", outlet: str = ""
                                                     args["from"] or None, args["to"] or None), 30, 0, args["mode"])
         except BadQuery as exc:
             error = {"code": exc.code, "message": str(exc), "hint": "search words are matched as plain words"}
-    snap = snapshot(store_of(request))
     return page(request, "search.html", title="Search", args=args, result=result, error=error, modes=MODES,
-                status=400 if error else 200, stories=snap.stories, marked=_marked)
+                status=400 if error else 200, stories=_story_choices(request, args["story"]), marked=_marked)
+
+
+def _story_choices(request: Request, chosen: str) -> list:
+    """The largest stories for the story filter (a menu of thousands would cost more than the search);
+    the chosen one is always there."""
+    rows = filter_stories(snapshot(store_of(request)).stories, sort="size")
+    return rows[:MAX_LISTED] + [r for r in rows[MAX_LISTED:] if chosen and r.id.startswith(chosen)][:1]
 
 
 def _marked(snippet: str, marks: list) -> Markup:
@@ -353,6 +359,52 @@ async def add_paste(request: Request):
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
 
+# --------------------------------------------------------------------------- watched sources
+MAX_SOURCE_CHARS = 2000
+
+
+@router.get("/watch", response_class=HTMLResponse)
+def watch_page(request: Request):
+    from ..watch import source_states
+
+    return page(request, "watch.html", title="Watched sources", sources=source_states(store_of(request)),
+                every=request.app.state.config.watch_every)
+
+
+@router.post("/watch")
+async def watch_add(request: Request):
+    form = await request.form(max_files=0, max_fields=4, max_part_size=MAX_SOURCE_CHARS * 4)
+    _form_csrf(request, form)
+    source = form.get("source")
+    job = submit_watch(request, source if isinstance(source, str) else "")
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+
+
+@router.post("/watch/check")
+async def watch_check(request: Request):
+    _form_csrf(request, await request.form(max_files=0, max_fields=2, max_part_size=1000))
+    job = request.app.state.jobs.submit_watch(None, **request.app.state.config.watch_options())
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+
+
+def submit_watch(request: Request, source: str):
+    """Queue the first poll of a source to watch (it stays watched); refuse what storydesk.watch cannot follow."""
+    from ..errors import ConfigError
+    from ..watch import source_kind
+
+    source = source.strip()
+    if not source:
+        raise ApiError(400, "empty_source", "no source was given",
+                       "give a feed or page URL (http or https), or a folder on the server")
+    if len(source) > MAX_SOURCE_CHARS:
+        raise ApiError(400, "bad_source", f"the source is {len(source):,} characters; at most {MAX_SOURCE_CHARS:,}", "")
+    try:
+        source_kind(source)
+    except ConfigError as exc:
+        raise ApiError(400, "bad_source", str(exc), "e.g. https://example.org/feed.rss or /srv/news")
+    return request.app.state.jobs.submit_watch([source], **request.app.state.config.watch_options())
+
+
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
 def job_page(request: Request, job_id: str):
     job = request.app.state.jobs.get(job_id)
@@ -382,4 +434,4 @@ async def login(request: Request):
     return response
 
 
-__all__ = ["router", "render_error", "read_uploads", "paste_file", "PlainTextResponse", "Citation"]
+__all__ = ["router", "render_error", "read_uploads", "paste_file", "submit_watch", "PlainTextResponse", "Citation"]
