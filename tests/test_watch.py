@@ -161,7 +161,9 @@ def test_rate_limit_per_host(server, tmp_path):
     times = [t for t, _ in site.log]
     assert len(times) == 4  # robots.txt once, then three requests
     gaps = [b - a for a, b in zip(times, times[1:])]
-    assert min(gaps) >= 0.28, gaps
+    # Waits are 0.3 s at the client; arrival times at the server jitter on a loaded machine (a
+    # 0.28 s floor failed once under load), while without the limit the gaps are milliseconds.
+    assert min(gaps) >= 0.2, gaps
 
 
 def test_robots_crawl_delay_is_obeyed(server, tmp_path):
