@@ -487,3 +487,18 @@ def test_byline_pattern_still_reads_bylines():
                    "By big margins, those surveyed say, residents and officials:\n\nMore text follows here.")
     assert c.authors == ["Anna Smith", "John Doe"]
     assert "By big margins" in c.text
+
+
+def test_time_tagger_overlaps_and_long_sentences_of_expressions():
+    from types import SimpleNamespace
+
+    from storydesk import timex
+
+    rule = [SimpleNamespace(order=i) for i in range(3)]
+    cands = [(0, 5, rule[1], "a"), (0, 5, rule[0], "b"), (5, 9, rule[2], "c"), (7, 9, rule[0], "d"),
+             (12, 14, rule[2], "e"), (13, 15, rule[0], "f")]
+    # the longest first, a tie to the earlier rule; touching spans are both kept, overlapping are not
+    assert [c[3] for c in timex._resolve_overlaps(cands)] == ["b", "c", "f"]
+    text = "It rained " + "last week, last winter, on Sunday, " * 400 + "today."
+    tags = timex.tag(text, "2025-01-15")
+    assert len(tags) == 1201 and [t.text for t in tags[:3]] == ["last week", "last winter", "Sunday"]
