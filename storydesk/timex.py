@@ -313,9 +313,9 @@ class _Tense:
         before ``start``, those from there to the first starting at or after ``end``, and that one.
         Scanning the whole sentence instead made a long sentence of dates quadratic."""
         i = max(lo, bisect.bisect_right(self.ends, start, lo, hi) - 1)
-        for cue in self.cues[i:hi]:
-            yield cue
-            if cue[0] >= end:
+        for k in range(i, hi):  # by index: a slice cues[i:hi] copied the rest of a long sentence each time
+            yield self.cues[k]
+            if self.cues[k][0] >= end:
                 return
 
 
@@ -1237,16 +1237,15 @@ def _trim(rule: _Rule, m: re.Match, text: str, start: int, end: int) -> tuple[in
 def _resolve_overlaps(cands: list) -> list:
     """Keep the longest non-overlapping matches; ties go to the earlier rule."""
     cands.sort(key=lambda c: (-(c[1] - c[0]), c[2].order, c[0]))
-    taken: list[tuple[int, int]] = []
+    # One byte per character taken: linear in the matched text (inserting into a sorted list of
+    # taken spans was quadratic in the number of expressions).
+    taken = bytearray(max((c[1] for c in cands), default=0))
     chosen = []
     for c in cands:
         s, e = c[0], c[1]
-        i = bisect.bisect_left(taken, (s, e))
-        if i > 0 and taken[i - 1][1] > s:
+        if taken.find(1, s, e) != -1:
             continue
-        if i < len(taken) and taken[i][0] < e:
-            continue
-        taken.insert(i, (s, e))
+        taken[s:e] = b"\x01" * (e - s)
         chosen.append(c)
     chosen.sort(key=lambda c: c[0])
     return chosen

@@ -167,6 +167,46 @@ def test_feed_dates_and_empty_content(store, tmp_path):
         assert a.has_flag("unreadable_date")
 
 
+def _rss(title: str, body: str, declaration: str = "") -> str:
+    return (f"<?xml version='1.0'{declaration}?><rss version='2.0'><channel><title>Valley{title}</title><item>"
+            f"<title>Flood{title} report</title><pubDate>Fri, 24 Oct 2025 08:00:00 GMT</pubDate>"
+            f"<description>{body}</description></item></channel></rss>")
+
+
+@pytest.mark.parametrize("ref", ["&#xD800;", "&#55296;", "&#xDFFF;", "&#1114112;", "&#11;"])
+def test_feed_with_a_character_reference_xml_cannot_hold_is_read(store, tmp_path, ref):
+    # feedparser turned "&#xD800;" into a lone surrogate and failed the whole feed on it
+    report = ingest([_write(tmp_path, "f.rss", _rss(ref, f"{BODY} {ref} more"))], store)
+    assert report.count("added") == 1 and not _internal(report), _outcomes(report)
+    (a,) = store.articles()
+    assert a.title == "Flood  report" and a.outlet == "Valley"
+
+
+def test_feed_with_an_encoded_lone_surrogate_is_not_read_as_windows_1252(store, tmp_path):
+    # "\xed\xa0\x80" (a surrogate written as UTF-8) made feedparser decode the whole feed as cp1252
+    data = _rss(" caf\u00e9", f"{BODY} caf\u00e9 \ud800 more").encode("utf-8", "surrogatepass")
+    report = ingest([_write(tmp_path, "f.rss", data)], store)
+    assert report.count("added") == 1 and not _internal(report), _outcomes(report)
+    (a,) = store.articles()
+    assert a.title == "Flood caf\u00e9 report" and "caf\u00e9 \ufffd more" in a.text
+    assert a.has_flag("invalid_unicode") and not a.has_flag("encoding")
+
+
+def test_feed_in_a_declared_legacy_encoding_is_read(store, tmp_path):
+    data = _rss(" caf\u00e9", f"{BODY} caf\u00e9", " encoding='iso-8859-1'").encode("latin-1")
+    report = ingest([_write(tmp_path, "f.rss", data)], store)
+    assert report.count("added") == 1, _outcomes(report)
+    assert store.articles()[0].title == "Flood caf\u00e9 report"
+
+
+def test_feed_whose_bytes_name_a_file_is_not_opened(store, tmp_path):
+    # feedparser.parse(bytes) opens the bytes as a path: "/dev/zero" read until the memory ran out
+    for name in ("/dev/zero", str(FIXTURES / "feed.rss")):
+        report = ingest([_write(tmp_path, "f.rss", name)], store)
+        assert report.count("added") == 0 and not _internal(report), _outcomes(report)
+        assert [o.status for o in report.outcomes] == ["failed"]
+
+
 # -- WARC ---------------------------------------------------------------------------------------
 
 def test_truncated_warc_keeps_the_records_before_the_break(store, tmp_path):
@@ -187,6 +227,20 @@ def test_warc_bomb_is_refused_without_inflating_it(store, tmp_path):
     assert time.process_time() - cpu < 5  # inflating all 60 MB through warcio takes far longer
     assert report.count("added") == 1
     assert any(o.status == "failed" and "over" in o.reason and "--max-mb" in o.reason for o in report.outcomes)
+
+
+def test_warc_record_without_a_type_is_skipped_by_name(store, tmp_path):
+    # warcio gives rec_type None when WARC-Type is missing; sorting the skipped kinds raised TypeError
+    good = _warc([("https://x.example/a", _page(f"<p>{BODY}</p>").encode())], compress=False)
+    untyped = good.replace(b"WARC-Type: response\r\n", b"")
+    report = ingest([_write(tmp_path, "u.warc", untyped + good + _warc([("https://x.example/b", b"x")],
+                                                                       compress=False).replace(
+        b"WARC-Type: response\r\n", b"WARC-Type: resource\r\n"))], store)
+    assert not _internal(report), _outcomes(report)
+    assert report.count("added") == 1
+    assert any("untyped WARC" in (o.reason or "") and "resource" in o.reason for o in report.outcomes)
+    report = ingest([_write(tmp_path, "only.warc", untyped)], store)
+    assert not _internal(report) and [o.status for o in report.outcomes] == ["failed"], _outcomes(report)
 
 
 # -- paths ----------------------------------------------------------------------------------------
@@ -433,3 +487,18 @@ def test_byline_pattern_still_reads_bylines():
                    "By big margins, those surveyed say, residents and officials:\n\nMore text follows here.")
     assert c.authors == ["Anna Smith", "John Doe"]
     assert "By big margins" in c.text
+
+
+def test_time_tagger_overlaps_and_long_sentences_of_expressions():
+    from types import SimpleNamespace
+
+    from storydesk import timex
+
+    rule = [SimpleNamespace(order=i) for i in range(3)]
+    cands = [(0, 5, rule[1], "a"), (0, 5, rule[0], "b"), (5, 9, rule[2], "c"), (7, 9, rule[0], "d"),
+             (12, 14, rule[2], "e"), (13, 15, rule[0], "f")]
+    # the longest first, a tie to the earlier rule; touching spans are both kept, overlapping are not
+    assert [c[3] for c in timex._resolve_overlaps(cands)] == ["b", "c", "f"]
+    text = "It rained " + "last week, last winter, on Sunday, " * 400 + "today."
+    tags = timex.tag(text, "2025-01-15")
+    assert len(tags) == 1201 and [t.text for t in tags[:3]] == ["last week", "last winter", "Sunday"]

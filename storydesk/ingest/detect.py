@@ -9,7 +9,7 @@ from charset_normalizer import from_bytes
 
 from .. import errors
 from ..records import Flag
-from ..text import load_data, words
+from ..text import load_data, scrub_surrogates, words
 
 FORMATS = ("text", "html", "json", "jsonl", "feed", "warc")
 _EXTENSIONS = {
@@ -64,6 +64,8 @@ def decode(path: str, data: bytes, declared: Optional[str] = None) -> tuple[str,
         return data.decode("utf-8"), []
     except UnicodeDecodeError:
         pass
+    if (surrogates := _encoded_surrogates(data)) is not None:
+        return surrogates
     if declared:
         try:
             return data.decode(declared), [Flag("encoding", f"{declared} (declared)")]
@@ -81,6 +83,19 @@ def decode(path: str, data: bytes, declared: Optional[str] = None) -> tuple[str,
     if encoding != "cp1252" and _same_as_cp1252(data, text):
         encoding = "cp1252"  # the Western web default, when it reads the bytes identically
     return text, [Flag("encoding", f"{encoding} (detected)")]
+
+
+def _encoded_surrogates(data: bytes) -> Optional[tuple[str, list[Flag]]]:
+    """UTF-8 whose only fault is encoded lone surrogates (``\\xed\\xa0\\x80``, as Java and JavaScript
+    serialisers write them), with each surrogate as U+FFFD; None for any other fault. Without
+    this, one such sequence (three bad bytes) sent a short file to charset guessing: mojibake."""
+    try:
+        text = data.decode("utf-8", errors="surrogatepass")
+    except UnicodeDecodeError:
+        return None
+    bad = len(re.findall("[\ud800-\udfff]", text))
+    flag = Flag("invalid_unicode", f"{bad} lone surrogate(s) encoded in the UTF-8 replaced with U+FFFD")
+    return scrub_surrogates(text), [flag]
 
 
 def _same_as_cp1252(data: bytes, text: str) -> bool:

@@ -341,8 +341,13 @@ def _str(value: Any) -> Optional[str]:
 def read_feed(path: str, data: bytes, **_: Any) -> Yield:
     import feedparser
 
+    text, flags = decode(path, data, _xml_encoding(data))
     try:
-        parsed = feedparser.parse(data)
+        # Our decoding, not feedparser's: on one invalid UTF-8 sequence feedparser reads the whole
+        # feed as windows-1252 (every accent garbled). xml_safe: one "&#xD800;" made it fail the
+        # whole feed. A stream, not bytes: feedparser opens bytes that name a file (or /dev/zero).
+        parsed = feedparser.parse(io.BytesIO(xml_safe(text).encode("utf-8")),
+                                  response_headers={"content-type": "application/xml; charset=utf-8"})
     except (ValueError, OverflowError, UnicodeError) as exc:  # e.g. &#1114112;: feedparser's chr() fails
         raise errors.MalformedInput(path, f"the feed cannot be parsed ({type(exc).__name__}: {exc})") from exc
     if not parsed.entries:
@@ -350,11 +355,21 @@ def read_feed(path: str, data: bytes, **_: Any) -> Yield:
         raise errors.NoArticles(path, f"the feed has no entries{problem}")
     outlet = _str(parsed.feed.get("title"))
     for n, entry in enumerate(parsed.entries):
-        yield guarded(f"{path}#{n}", _feed_entry, path, entry, n, outlet)
+        yield guarded(f"{path}#{n}", _feed_entry, path, entry, n, outlet, flags)
 
 
-def _feed_entry(path: str, entry: Any, n: int, outlet: Optional[str]) -> Union[RawDoc, errors.IngestError]:
-    flags = []
+_XML_ENCODING = re.compile(rb"""<\?xml[^>]{0,200}?encoding\s*=\s*["']([\w.:-]{1,40})["']""")
+
+
+def _xml_encoding(data: bytes) -> Optional[str]:
+    """The encoding an XML declaration names, if any (``decode`` tries it when UTF-8 fails)."""
+    m = _XML_ENCODING.match(data.lstrip(b"\xef\xbb\xbf \t\r\n")[:300])
+    return m.group(1).decode("ascii") if m else None
+
+
+def _feed_entry(path: str, entry: Any, n: int, outlet: Optional[str],
+                file_flags: list[Flag]) -> Union[RawDoc, errors.IngestError]:
+    flags = list(file_flags)
     contents = [c.get("value") or "" for c in entry.get("content") or [] if hasattr(c, "get")]
     if any(c.strip() for c in contents):
         body = max(contents, key=len)
@@ -433,7 +448,8 @@ def _warc_records(path: str, data: bytes):
 
 def _warc_html_kind(record: Any) -> str:
     if record.rec_type != "response":
-        return record.rec_type
+        # A record without a WARC-Type header has rec_type None; the kinds are sorted for the summary.
+        return record.rec_type or "untyped WARC"
     if record.http_headers is None:
         return "non-HTTP response"
     ctype = (record.http_headers.get_header("Content-Type") or "").lower()
