@@ -211,6 +211,17 @@ def _new_id(old: str, k: int) -> str:
     return old[0] + digest[: len(old) - 1]
 
 
+def wait_ready(client, tries: int = 600) -> None:
+    """Wait (up to a minute) until the server answers."""
+    import httpx  # imported here, like the rest of this script, so it skips cleanly without the web extra
+    for _ in range(tries):
+        try:
+            client.get("/api/v1/openapi.json")
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -232,12 +243,7 @@ def latency(db: Path, requests: int, seconds: float) -> tuple[list[tuple], tuple
     base = f"http://127.0.0.1:{port}"
     try:
         client = httpx.Client(base_url=base, timeout=120)
-        for _ in range(600):
-            try:
-                client.get("/api/v1/openapi.json")
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_ready(client)
         t0 = time.time()
         client.get("/")  # the first request builds the in-memory snapshot
         snapshot_s = time.time() - t0

@@ -19,7 +19,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from serve import QUERIES, _cpu, _free_port  # noqa: E402
+from serve import QUERIES, _cpu, _free_port, wait_ready  # noqa: E402
 
 KINDS = (("search API", "/api/v1/search"), ("search page", "/search"))
 
@@ -30,12 +30,7 @@ def _start(root: str, db: str) -> tuple[subprocess.Popen, httpx.Client]:
     proc = subprocess.Popen([sys.executable, "-m", "storydesk.cli", "serve", "--db", db, "--port", str(port)],
                             env=env, cwd=root, stderr=subprocess.DEVNULL)
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)
-    for _ in range(600):
-        try:
-            client.get("/api/v1/openapi.json")
-            break
-        except httpx.HTTPError:
-            time.sleep(0.1)
+    wait_ready(client)
     for _, path in KINDS:  # the model and the search caches load on the first search
         client.get(path, params={"q": "warm up the model"})
     return proc, client

@@ -57,7 +57,6 @@ except Exception:  # pragma: no cover - only when timex.py is broken or absent
 # Vocabulary
 # ---------------------------------------------------------------------------
 
-_alt = alternation
 
 
 class _Vocab:
@@ -67,32 +66,32 @@ class _Vocab:
         nw = d["number_words"]
         self.units, self.tens, self.scales, self.dozen = nw["units"], nw["tens"], nw["scales"], nw["dozen"]
         self.suffixes = d["scale_suffixes"]
-        word = rf"(?:{_alt(self.tens)})(?:[\s-]+(?:{_alt(self.units)}))?|{_alt(self.units)}"
+        word = rf"(?:{alternation(self.tens)})(?:[\s-]+(?:{alternation(self.units)}))?|{alternation(self.units)}"
         self.word_number = re.compile(
-            rf"(?<![\w-])(?:(?:an?|{word})(?:[\s-]+(?:and\s+)?(?:{word}|{_alt(self.scales)}|dozen))*)(?![\w-])", re.I)
+            rf"(?<![\w-])(?:(?:an?|{word})(?:[\s-]+(?:and\s+)?(?:{word}|{alternation(self.scales)}|dozen))*)(?![\w-])", re.I)
         self.vague = {k: tuple(v) for k, v in d["vague"].items()}
         mult = d["vague_multipliers"]
         self.vague_re = re.compile(
-            rf"(?<![\w-])(?:(?P<mult>{_alt(mult)})\s+(?P<scale>{_alt(self.scales)}|dozen)|(?P<vague>{_alt(self.vague)}))(?![\w-])",
+            rf"(?<![\w-])(?:(?P<mult>{alternation(mult)})\s+(?P<scale>{alternation(self.scales)}|dozen)|(?P<vague>{alternation(self.vague)}))(?![\w-])",
             re.I)
         self.multipliers = {k: tuple(v) for k, v in mult.items()}
         curs = d["currency_symbols"]
         self.currency_symbols = curs
         self.digits = re.compile(
-            rf"(?P<cur>{_alt(curs)})?\s?(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?)"
-            rf"(?:(?P<suf>{_alt(self.suffixes)})\b|\s+(?P<scale>{_alt(self.scales)})\b)?")
+            rf"(?P<cur>{alternation(curs)})?\s?(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+            rf"(?:(?P<suf>{alternation(self.suffixes)})\b|\s+(?P<scale>{alternation(self.scales)})\b)?")
         self.any_number = re.compile(
-            rf"\d|(?<![\w-])(?:{_alt([*self.units, *self.tens, *self.scales, 'dozen', *self.vague])})s?(?![\w])", re.I)
+            rf"\d|(?<![\w-])(?:{alternation([*self.units, *self.tens, *self.scales, 'dozen', *self.vague])})s?(?![\w])", re.I)
         self.hedges = d["hedges"]
-        self.hedge_before = re.compile(rf"(?:^|(?<=[\s(\"'\u201c]))(?P<h>{_alt(self.hedges)})\s+$", re.I)
+        self.hedge_before = re.compile(rf"(?:^|(?<=[\s(\"'\u201c]))(?P<h>{alternation(self.hedges)})\s+$", re.I)
         self.post_hedges = d["post_hedges"]
-        self.hedge_after = re.compile(rf"^[\s-]*(?P<h>{_alt(self.post_hedges)})\b", re.I)
+        self.hedge_after = re.compile(rf"^[\s-]*(?P<h>{alternation(self.post_hedges)})\b", re.I)
         self.tolerance = float(d["approx_tolerance"])
         self.families = d["families"]
         self.family_nouns = {n: f for f, spec in self.families.items() for n in spec["nouns"]}
-        self.cue_re = {f: re.compile(rf"(?<![\w-])(?:{_alt(spec['cues'])})(?![\w-])", re.I)
+        self.cue_re = {f: re.compile(rf"(?<![\w-])(?:{alternation(spec['cues'])})(?![\w-])", re.I)
                        for f, spec in self.families.items() if spec["cues"]}
-        self.toll_re = {f: re.compile(rf"(?<![\w-])(?:{_alt(spec['toll_cues'])})(?![\w-])", re.I)
+        self.toll_re = {f: re.compile(rf"(?<![\w-])(?:{alternation(spec['toll_cues'])})(?![\w-])", re.I)
                         for f, spec in self.families.items() if spec.get("toll_cues")}
         p = d["people"]
         self.generic = frozenset(p["generic"])
@@ -102,7 +101,7 @@ class _Vocab:
         self.modifiers = frozenset(p["modifiers"])
         self.building_nouns = frozenset(d["building_nouns"])
         self.currency_words = d["currency_words"]
-        self.money_cue_re = re.compile(rf"(?<![\w-])(?:{_alt(d['money_cues'])})(?![\w-])", re.I)
+        self.money_cue_re = re.compile(rf"(?<![\w-])(?:{alternation(d['money_cues'])})(?![\w-])", re.I)
         self.measures = {k: tuple(v) for k, v in d["measures"].items()}
         self.measure_labels = d["measure_labels"]
         sc = d["scope"]
@@ -110,37 +109,37 @@ class _Vocab:
         self.not_places = frozenset(sc["not_places"])
         cap = r"[A-Z][\w\u00c0-\u024f'\u2019.-]*"
         name = rf"{cap}(?:\s+(?:of\s+|de\s+|al-)?{cap})*"
-        preps = f"(?i:{_alt(sc['prepositions'])})"
+        preps = f"(?i:{alternation(sc['prepositions'])})"
         self.scope_named = re.compile(
             rf"(?<![\w-])(?:{preps})\s+(?:the\s+)?(?:{name}['\u2019]s\s+)?(?:[a-z][\w-]*\s+)?"
-            rf"(?P<name>{name})(?:\s+(?P<lvl>{_alt(self.levels)})\b)?")
+            rf"(?P<name>{name})(?:\s+(?P<lvl>{alternation(self.levels)})\b)?")
         self.scope_of = re.compile(
-            rf"(?<![\w-]){preps}\s+(?:the\s+)?(?:[a-z][\w-]*\s+)?(?P<lvl>{_alt(self.levels)})\s+of\s+(?P<name>{name})")
+            rf"(?<![\w-]){preps}\s+(?:the\s+)?(?:[a-z][\w-]*\s+)?(?P<lvl>{alternation(self.levels)})\s+of\s+(?P<name>{name})")
         self.scope_level = re.compile(
             rf"(?<![\w-])(?:{preps})\s+(?:the|this|that|its|their)\s+(?:(?:entire|whole|same|affected|flooded|[a-z]+-hit)\s+)?"
-            rf"(?P<lvl>{_alt(self.levels)})\b", re.I)
-        figure_nouns = _alt(sc["figure_nouns"])
+            rf"(?P<lvl>{alternation(self.levels)})\b", re.I)
+        figure_nouns = alternation(sc["figure_nouns"])
         self.scope_adjective = re.compile(
-            rf"(?<![\w-])(?P<adj>{_alt(sc['adjectives'])})\s+(?:(?:official|overall|confirmed|death|casualty)\s+)?"
+            rf"(?<![\w-])(?P<adj>{alternation(sc['adjectives'])})\s+(?:(?:official|overall|confirmed|death|casualty)\s+)?"
             rf"(?:{figure_nouns})(?![\w-])", re.I)
         self.adjectives = {k.lower(): v for k, v in sc["adjectives"].items()}
         self.scope_possessive = re.compile(
             rf"(?P<name>{name})['\u2019]s\s+(?:(?:official|overall|confirmed)\s+)?(?:{figure_nouns})(?![\w-])")
         self.clause_break = re.compile(
-            rf"[;:()\[\]\u2014\u2013]|,(?!\d)|\s-\s|(?<![\w-])(?:{_alt(d['clause_breaks'])})(?![\w-])", re.I)
+            rf"[;:()\[\]\u2014\u2013]|,(?!\d)|\s-\s|(?<![\w-])(?:{alternation(d['clause_breaks'])})(?![\w-])", re.I)
         self.function_words = frozenset(d["function_words"])
-        self.modal_re = re.compile(rf"(?<![\w-])(?:{_alt(d['modal_cues'])})(?![\w-])", re.I)
-        self.age_before = re.compile(rf"(?<![\w-])(?:{_alt(d['age_cues'])})\s+$", re.I)
-        self.age_after = re.compile(rf"^[\s-]*(?:{_alt(d['age_cues'])})\b", re.I)
-        self.partitive = re.compile(rf"^\s+(?:{_alt(d['partitive'])})\b", re.I)
+        self.modal_re = re.compile(rf"(?<![\w-])(?:{alternation(d['modal_cues'])})(?![\w-])", re.I)
+        self.age_before = re.compile(rf"(?<![\w-])(?:{alternation(d['age_cues'])})\s+$", re.I)
+        self.age_after = re.compile(rf"^[\s-]*(?:{alternation(d['age_cues'])})\b", re.I)
+        self.partitive = re.compile(rf"^\s+(?:{alternation(d['partitive'])})\b", re.I)
         self.time_units = frozenset(d["time_units"])
-        self.time_since = re.compile(rf"(?<![\w-])(?:{_alt(d['time_since'])})(?![\w-])", re.I)
+        self.time_since = re.compile(rf"(?<![\w-])(?:{alternation(d['time_since'])})(?![\w-])", re.I)
         self.lag = int(d["undated_lag_days"])
-        self.cue_stop_re = re.compile(rf"(?<![\w-])(?:{_alt(d['cue_stoppers'])})(?![\w-])", re.I)
+        self.cue_stop_re = re.compile(rf"(?<![\w-])(?:{alternation(d['cue_stoppers'])})(?![\w-])", re.I)
         self.inherit_followers = frozenset(d["inherit_followers"])
-        self.anaphoric = re.compile(rf"(?<![\w-])(?:{_alt(d['anaphoric'])})\s+$", re.I)
+        self.anaphoric = re.compile(rf"(?<![\w-])(?:{alternation(d['anaphoric'])})\s+$", re.I)
         self.max_ratio = float(d["max_conflict_ratio"])
-        self.update_re = re.compile(rf"(?<![\w-])(?:{_alt(d['update_cues'])})\s+(?:\S+\s+){{0,2}}$", re.I)
+        self.update_re = re.compile(rf"(?<![\w-])(?:{alternation(d['update_cues'])})\s+(?:\S+\s+){{0,2}}$", re.I)
 
 
 @functools.lru_cache(maxsize=1)
@@ -892,7 +891,7 @@ def compatible_scope(a: Scope, b: Scope) -> bool:
 @functools.lru_cache(maxsize=None)
 def _named_level_re(level: str) -> re.Pattern:
     words_ = [w for w, lvl in vocab().levels.items() if lvl == level]
-    return re.compile(rf"((?:[A-Z][\w\u00c0-\u024f'\u2019-]*\s+)+)(?i:{_alt(words_)})(?![\w-])")
+    return re.compile(rf"((?:[A-Z][\w\u00c0-\u024f'\u2019-]*\s+)+)(?i:{alternation(words_)})(?![\w-])")
 
 
 def resolve_levels(figures: list[Figure], text: str) -> list[Figure]:

@@ -310,11 +310,7 @@ async def api_ingest(request: Request):
     jobs = request.app.state.jobs
     if kind == "application/json":
         _form_csrf(request, {})
-        try:
-            body = PasteIn.model_validate(await request.json())
-        except Exception:
-            raise ApiError(400, "bad_request", "the body is not a JSON object with a `text` string",
-                           'send {"text": "...", "title": "...", "outlet": "..."}')
+        body = await _json_body(request, PasteIn, "text", 'send {"text": "...", "title": "...", "outlet": "..."}')
         job = jobs.submit_files("paste", [paste_file(request, body.text, body.title, body.outlet, body.published,
                                                      body.url)])
     elif kind == "multipart/form-data":
@@ -323,6 +319,14 @@ async def api_ingest(request: Request):
         raise ApiError(415, "unsupported_media_type", f"cannot ingest a {kind or 'bodiless'} request",
                        "send multipart/form-data with `files`, or JSON with `text`")
     return JSONResponse(job.to_dict(), status_code=202)
+
+
+async def _json_body(request: Request, model, field: str, hint: str):
+    """The request's JSON body as ``model``; a named 400 error when it is not one."""
+    try:
+        return model.model_validate(await request.json())
+    except Exception:
+        raise ApiError(400, "bad_request", f"the body is not a JSON object with a `{field}` string", hint)
 
 
 WATCH_BODY = {"requestBody": {"required": True, "content": {"application/json": {
@@ -345,11 +349,7 @@ async def api_watch(request: Request):
     from .pages import _form_csrf, submit_watch
 
     _form_csrf(request, {})
-    try:
-        body = WatchIn.model_validate(await request.json())
-    except Exception:
-        raise ApiError(400, "bad_request", "the body is not a JSON object with a `source` string",
-                       '{"source": "https://example.org/feed.rss"}')
+    body = await _json_body(request, WatchIn, "source", '{"source": "https://example.org/feed.rss"}')
     return JSONResponse(submit_watch(request, body.source).to_dict(), status_code=202)
 
 
