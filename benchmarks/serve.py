@@ -152,7 +152,6 @@ def replicate(base: Path, target: Path, n_articles: int) -> dict:
         vecs = {vid: np.frombuffer(blob, dtype=np.float16).astype(np.float32)
                 for vid, blob in db.execute("SELECT id, vector FROM search_vectors")}
         story_ids = sorted({r[1] for r in recs if r[1]} | {json.loads(r[4])["id"] for r in recs if r[0] == "stories"})
-        ents = db.execute("SELECT entity_id, name, article_id FROM search_entity").fetchall()
         copies = max(0, n_articles // len(arts) - 1)
         ids = [a[0] for a in arts] + story_ids
         pattern = re.compile("|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True)))
@@ -177,10 +176,8 @@ def replicate(base: Path, target: Path, n_articles: int) -> dict:
                                [(new[s[0]], s[1], s[2], s[3], vid_map.get(s[4])) for s in sents])
                 db.executemany("INSERT INTO search_articles (article_id, sentences) VALUES (?, 0)",
                                [(new[a[0]],) for a in arts])
-                db.executemany("INSERT OR IGNORE INTO search_entity VALUES (?,?,?)",
-                               [(e[0], e[1], new.get(e[2], e[2])) for e in ents])
             db.execute("INSERT INTO search_fts(search_fts) VALUES('rebuild')")
-            db.execute("DELETE FROM state WHERE name='search.filters'")
+            db.execute("DELETE FROM state WHERE name='search.filters.by_story'")  # rebuilt from the records
             db.execute("INSERT OR REPLACE INTO state (name, data) VALUES ('search.version', ?)", (str(time.time()).encode(),))
         from storydesk.search import _refresh_filters
         _refresh_filters(store)

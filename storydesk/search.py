@@ -143,28 +143,44 @@ def _embed_missing(store, encoder: Encoder, batch: int = 512) -> int:
         added += len(todo)
 
 
-def _signature(db, kind: str) -> str:
-    count, top = db.execute("SELECT count(*), max(rowid) FROM records WHERE kind=?", (kind,)).fetchone()
-    return f"{kind}:{count}:{top}"
+_FILTER_KINDS = ("stories", "entities")
+_FILTERS_STATE = "search.filters.by_story"
+
+
+def _story_signatures(db) -> dict[str, str]:
+    """Per story, what its story and entity records are now (replaced records get new rowids)."""
+    rows = db.execute("SELECT story_id, kind, count(*), max(rowid) FROM records WHERE kind IN (?, ?) "
+                      "GROUP BY story_id, kind ORDER BY story_id, kind", _FILTER_KINDS)
+    out: dict[str, str] = {}
+    for story_id, kind, count, top in rows:
+        out[story_id] = out.get(story_id, "") + f"{kind}:{count}:{top};"
+    return out
 
 
 def _refresh_filters(store) -> bool:
-    """Rebuild article->story and article->entity tables when those records changed."""
-    db = store.db
-    sig = "|".join(_signature(db, k) for k in ("stories", "entities")).encode()
-    if store.get_state("search.filters") == sig:
-        return False
+    """Bring the article->story and article->entity tables up to date, story by story:
+    only stories whose records changed since the last update are rewritten."""
     from .records import Entity, Story
-    stories = store.get_records("stories", Story)
-    entities = store.get_records("entities", Entity)
+    db = store.db
+    now = _story_signatures(db)
+    before = json.loads(store.get_state(_FILTERS_STATE) or b"{}")
+    changed = sorted(sid for sid in set(now) | set(before) if now.get(sid) != before.get(sid))
+    if not changed:
+        return False
     with store.transaction():
-        db.execute("DELETE FROM search_story")
-        db.executemany("INSERT OR IGNORE INTO search_story (article_id, story_id) VALUES (?,?)",
-                       [(aid, s.id) for s in stories for aid in s.article_ids])
-        db.execute("DELETE FROM search_entity")
-        db.executemany("INSERT OR IGNORE INTO search_entity (entity_id, name, article_id) VALUES (?,?,?)",
-                       [(e.id, e.name, m.article_id) for e in entities for m in e.mentions])
-        store.put_state("search.filters", sig)
+        for sid in changed:
+            db.execute("DELETE FROM search_story WHERE story_id=?", (sid,))
+            db.execute("DELETE FROM search_entity WHERE story_id=?", (sid,))
+            if sid not in now:
+                continue
+            db.executemany("INSERT OR IGNORE INTO search_story (article_id, story_id) VALUES (?,?)",
+                           [(aid, s.id) for s in store.get_records("stories", Story, story_id=sid)
+                            for aid in s.article_ids])
+            db.executemany("INSERT OR IGNORE INTO search_entity (story_id, entity_id, name, article_id) "
+                           "VALUES (?,?,?,?)", [(sid, e.id, e.name, m.article_id) for e in
+                                                store.get_records("entities", Entity, story_id=sid)
+                                                for m in e.mentions])
+        store.put_state(_FILTERS_STATE, json.dumps(now, sort_keys=True).encode())
     return True
 
 
