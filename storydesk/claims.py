@@ -39,7 +39,8 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable, Optional
 
 from .pipeline import Analysis, stage
-from .records import Article, Citation, Claim, Flag, content_id
+from . import work
+from .records import Article, Citation, Claim, Flag, Record, content_id
 from .text import alternation, load_data, normalise, sentence_spans, words
 
 Span = tuple[int, int]
@@ -153,7 +154,7 @@ def vocab() -> _Vocab:
 # ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Scope:
+class Scope(Record):
     """Where a figure holds: a place name and/or an administrative level, and who holds it (troops)."""
 
     name: Optional[str] = None  # folded place name without its level word ("selm")
@@ -167,7 +168,7 @@ class Scope:
 
 
 @dataclass(frozen=True)
-class When:
+class When(Record):
     """The days a figure may describe and the day it is reported for (``ref``)."""
 
     lo: dt.date
@@ -192,7 +193,7 @@ class When:
 
 
 @dataclass(frozen=True)
-class Figure:
+class Figure(Record):
     """One figure mention in one sentence of one article."""
 
     article_id: str
@@ -1358,6 +1359,9 @@ def group_map(analysis: Analysis) -> dict[str, str]:
     return out
 
 
+FIGURES = work.Fact("figures", "1", Figure)
+
+
 def extract_claims(analysis: Analysis) -> list[Claim]:
     """Claims of every story in ``analysis``."""
     checks = {c.article_id: c for c in analysis.want("date_checks")}
@@ -1366,7 +1370,8 @@ def extract_claims(analysis: Analysis) -> list[Claim]:
     for article in analysis.articles:
         try:
             dct, implicit = _dct(article, checks)
-            mine = article_figures(article, dct, implicit)
+            mine = work.kept(FIGURES, (*work.article_parts(article), str(dct), str(implicit)),
+                             lambda: article_figures(article, dct, implicit))
             if article.is_english and analysis.options.get("statement_claims", True):
                 statements += article_statements(article, {f.sentence for f in mine})
             figures += mine

@@ -148,6 +148,7 @@ def run(store, *, stages: Optional[list[str]] = None, jobs: Optional[int] = None
     keys = work.keys_for(story_specs)
     if force:
         store.delete_work(keys)
+        store.delete_facts()
     missing = {k: store.ids_without_work(k, work.version(k)) for k in keys}
     todo = list(dict.fromkeys(i for k in keys for i in missing[k]))
     own = executor is None
@@ -242,6 +243,7 @@ class StoryOutcome:
     updated: list[Article] = field(default_factory=list)
     state: dict[str, bytes] = field(default_factory=dict)
     vectors: dict[str, bytes] = field(default_factory=dict)
+    facts: dict[str, bytes] = field(default_factory=dict)  # per-article facts computed (work.kept)
     errors: list[AnalysisError] = field(default_factory=list)
 
 
@@ -279,6 +281,8 @@ def _save_story(store, outcome: StoryOutcome, kinds: list[str]) -> None:
             store.put_state(name, blob)
         if outcome.vectors:
             store.put_vectors(outcome.vectors)
+        if outcome.facts:
+            store.put_facts(outcome.facts)
         store.put_story_run(outcome.story_id, outcome.fingerprint, now)
 
 
@@ -291,17 +295,10 @@ def story_job(job: StoryJob) -> StoryOutcome:
     work.prepare(store, analysis, job.stages)
     outcome = StoryOutcome(job.story.id, job.fingerprint)
     reg = pipeline.registry()
-    for name in job.stages:
-        spec = reg[name]
-        analysis.spec = spec
-        try:
-            out = spec.func(analysis)
-            pipeline.check_output(spec, out)
-        except Exception as exc:  # one story's failure must not stop the others
-            analysis.fail(exc)
-            out = {kind: [] for kind in spec.adds}
-        analysis.results.update(out)
-        outcome.records.update(out)
+    with work.fact_scope(store) as facts:
+        for name in job.stages:
+            _run_stage(reg[name], analysis, outcome)
+    outcome.facts = facts.new
     analysis.spec = None
     outcome.updated = list(analysis.updated.values())
     prefix = work.state_prefix(job.story.id)
@@ -309,6 +306,18 @@ def story_job(job: StoryJob) -> StoryOutcome:
     outcome.vectors = work.new_vectors(analysis)
     outcome.errors = analysis.errors
     return outcome
+
+
+def _run_stage(spec: pipeline.StageSpec, analysis: pipeline.Analysis, outcome: StoryOutcome) -> None:
+    analysis.spec = spec
+    try:
+        out = spec.func(analysis)
+        pipeline.check_output(spec, out)
+    except Exception as exc:  # one story's failure must not stop the others
+        analysis.fail(exc)
+        out = {kind: [] for kind in spec.adds}
+    analysis.results.update(out)
+    outcome.records.update(out)
 
 
 def errors(store, story_id: Optional[str] = None) -> list[AnalysisError]:

@@ -15,9 +15,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from . import nlp as nlpmod
+from . import nlp as nlpmod, work
 from .pipeline import stage
-from .records import Entity, Mention, content_id
+from .records import Entity, Mention, Record, content_id
 from .text import alternation, load_data
 
 TYPES = ("PERSON", "ORG", "GPE", "LOC")
@@ -176,7 +176,7 @@ def _is_acronym(text: str) -> bool:
 
 # -- mentions inside one article -----------------------------------------
 @dataclass
-class _Cand:
+class _Cand(Record):
     """A name found in one article, before merging."""
 
     article_id: str
@@ -901,6 +901,9 @@ def _unique(items: Iterable[str]) -> list[str]:
 
 
 # -- stage ---------------------------------------------------------------------
+MENTIONS = work.Fact("mentions", "1", _Cand)
+
+
 def extract(analysis) -> list[Entity]:
     """Entities of every article in ``analysis`` (parsing each article once)."""
     docs = nlpmod.docs_for(analysis)
@@ -910,7 +913,8 @@ def extract(analysis) -> list[Entity]:
     key_votes: dict[str, Counter] = defaultdict(Counter)
     for article in analysis.articles:
         try:
-            found[article.id] = find_mentions(article, docs[article.id])
+            found[article.id] = work.kept(MENTIONS, work.article_parts(article),
+                                          lambda: find_mentions(article, docs[article.id]))
         except Exception as exc:  # a bad article must not stop the batch
             found[article.id] = []
             analysis.fail(exc, article.id)

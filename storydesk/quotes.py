@@ -21,7 +21,7 @@ import bisect
 import difflib
 import functools
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from . import nlp as nlpmod
@@ -621,13 +621,14 @@ class _QInfo:
     words: list[str]
     fragments: list[list[str]]
     content: set[str]
+    counts: Counter
 
 
 def _info(q: Quote) -> _QInfo:
     ws = words(q.text)
     frags = [words(f) for f in _ELLIPSIS.split(q.text)]
     frags = [f for f in frags if f]
-    return _QInfo(q, ws, frags, {w for w in ws if w not in _stopwords()})
+    return _QInfo(q, ws, frags, {w for w in ws if w not in _stopwords()}, Counter(ws))
 
 
 def _contains_in_order(frags: list[list[str]], seq: list[str]) -> bool:
@@ -691,9 +692,10 @@ def compare(a: _QInfo, b: _QInfo) -> QuoteMatch | None:
         relation = "truncated"
         diff = word_diff(b.words, a.words)
     else:
+        if min(len(a.words), len(b.words)) < 4 or _ratio_bound(a, b) < 0.25:
+            return None  # cannot reach the lowest ratio below: spare the full alignment
         ratio, shared = _similarity(a, b)
-        long_enough = min(len(a.words), len(b.words)) >= 4
-        if long_enough and (same and (ratio >= 0.4 or ratio >= 0.25 and shared >= 3) or ratio >= 0.6 and shared >= 2):
+        if same and (ratio >= 0.4 or ratio >= 0.25 and shared >= 3) or ratio >= 0.6 and shared >= 2:
             relation = "altered"
             diff = word_diff(b.words, a.words)
         else:
@@ -702,6 +704,13 @@ def compare(a: _QInfo, b: _QInfo) -> QuoteMatch | None:
         relation, diff = "speaker_mismatch", f"{b.quote.speaker.text} vs {a.quote.speaker.text}" + (
             f"; {diff}" if diff else "")
     return QuoteMatch(b.quote.id, relation, diff)
+
+
+def _ratio_bound(a: _QInfo, b: _QInfo) -> float:
+    """An upper bound of SequenceMatcher's ratio: twice the shared words (as multisets) over
+    both lengths. Most candidate pairs share a few words and nothing more."""
+    shared = sum((a.counts & b.counts).values())
+    return 2 * shared / (len(a.words) + len(b.words))
 
 
 def _similarity(a: _QInfo, b: _QInfo) -> tuple[float, int]:
@@ -744,6 +753,9 @@ def _narration_match(a: _QInfo, n: _Narration) -> float | None:
         return None
     shared = len(a.content & n.content)
     if shared < 2:
+        return None
+    common = sum((a.counts & Counter(n.words)).values())  # bounds both scores below
+    if common / len(a.words) < 0.7 and 2 * common / (len(a.words) + len(n.words)) < 0.5:
         return None
     sm = difflib.SequenceMatcher(a=a.words, b=n.words, autojunk=False)
     matched = sum(block.size for block in sm.get_matching_blocks())

@@ -7,9 +7,11 @@ offsets into the cleaned ``Article.text`` of ``article_id``.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import hashlib
 import typing
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Optional
 
@@ -56,6 +58,10 @@ def _dump(value: Any) -> Any:
         return [_dump(v) for v in value]
     if isinstance(value, dict):
         return {k: _dump(v) for k, v in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return sorted(_dump(v) for v in value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
     return value
 
 
@@ -70,9 +76,19 @@ def _load(hint: Any, value: Any) -> Any:
     if origin is list:
         return [_load(args[0], v) for v in value]
     if origin is tuple:
-        return tuple(value)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_load(args[0], v) for v in value)
+        return tuple(_load(a, v) for a, v in zip(args, value)) if args else tuple(value)
+    if origin is dict and args:
+        return {k: _load(args[1], v) for k, v in value.items()}
     if isinstance(hint, type) and issubclass(hint, Record):
         return hint.from_dict(value)
+    if isinstance(hint, type) and issubclass(hint, Counter):
+        return Counter(value)
+    if hint is frozenset or origin is frozenset:
+        return frozenset(value)
+    if hint is dt.date:
+        return dt.date.fromisoformat(value)
     return value
 
 

@@ -347,6 +347,17 @@ class SQLiteStore(Store):
             sql += f" LIMIT {int(limit)}"
         return [r[0] for r in self.db.execute(sql, (key, version))]
 
+    def get_fact(self, key: str) -> Optional[bytes]:
+        row = self.db.execute("SELECT data FROM article_facts WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def put_facts(self, items: dict[str, bytes]) -> None:
+        with self.transaction():
+            self.db.executemany("INSERT OR IGNORE INTO article_facts (key, data) VALUES (?,?)", list(items.items()))
+
+    def delete_facts(self) -> None:
+        self.db.execute("DELETE FROM article_facts")
+
     def get_vectors(self, keys: Iterable[str]) -> dict[str, bytes]:
         out: dict[str, bytes] = {}
         for chunk in _chunks(list(dict.fromkeys(keys)), 500):

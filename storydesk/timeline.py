@@ -27,10 +27,11 @@ import statistics
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
+from . import work
 from .pipeline import Analysis, stage
 from .records import Article, Citation, DateCheck, Flag, TimelineEvent, content_id
 from .text import alternation, load_data, sentence_spans, words
-from .timex import Timex, analyse, as_date, value_range
+from .timex import TagResult, Timex, analyse, as_date, value_range
 
 Span = tuple[int, int]
 STAGE_FLAGS = ("date_inferred", "date_mismatch", "impossible_date", "date_contradiction")
@@ -206,10 +207,14 @@ class _Dated:
     kind: str  # stated | content
 
 
+TAGS = work.Fact("timex", "1", TagResult, many=False)
+
+
 @functools.lru_cache(maxsize=4096)
 def _analysed(text: str, dct: Optional[str]):
-    """Tagging is the costly step and each article is read several times: cache it."""
-    return analyse(text, dct)
+    """Tagging is the costly step and each article is read several times: cache it (here, and
+    between runs as a kept fact)."""
+    return work.kept(TAGS, (work.text_digest(text), str(dct)), lambda: analyse(text, dct))
 
 
 def _tagged(text: str, dct: Optional[str]) -> tuple[Timex, ...]:

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
+from .records import Record
 from .text import load_data
 
 Span = tuple[int, int]
@@ -32,7 +33,7 @@ _SEASON_MONTHS = {"SP": (3, 5), "SU": (6, 8), "FA": (9, 11), "WI": (12, 2)}
 
 
 @dataclass(frozen=True)
-class Timex:
+class Timex(Record):
     """One temporal expression: where it is, what kind, and its TIMEX3 value."""
 
     span: Span
@@ -1155,7 +1156,7 @@ def _keep(rule: _Rule, m: re.Match, text: str, v: _Vocab) -> Optional[str]:
 # ---------------------------------------------------------------------------
 
 @dataclass
-class TagResult:
+class TagResult(Record):
     """Expressions plus what could not be made into one (impossible or self-contradicting dates)."""
 
     timexes: list[Timex]

@@ -15,7 +15,9 @@ old work invisible, so it is redone.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
+import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Optional
@@ -244,3 +246,85 @@ def new_vectors(analysis) -> dict[str, bytes]:
     cache = analysis.cache.get(CACHE_KEY, {})
     loaded = analysis.cache.get(_LOADED, set())
     return {_key(k): pack(v) for k, v in cache.items() if k not in loaded}
+
+
+# -- facts kept between runs ---------------------------------------------------------
+# A story re-runs when an article joins it, and its stages read every member again. The
+# costly per-article parts of them (name mentions, time expressions, figures) depend only
+# on the article's text, parse and the rules, so they are kept under a digest of those:
+# a re-run reads its old articles' facts and computes only the new ones'.
+@dataclass(frozen=True)
+class Fact:
+    """A per-article result kept between runs: ``cls`` records (a list when ``many``)."""
+
+    name: str
+    version: str  # bump when the function's output changes for the same input
+    cls: type
+    many: bool = True
+
+    def key(self, *parts: str) -> str:
+        from .engine import rules_digest
+        body = "\x1f".join((self.name, self.version, rules_digest(), models_version(), *parts))
+        return f"{self.name}:{hashlib.sha1(body.encode('utf-8')).hexdigest()}"
+
+    def encode(self, value) -> bytes:
+        from .records import _dump
+        return zlib.compress(json.dumps(_dump(value), separators=(",", ":")).encode("utf-8"), 1)
+
+    def decode(self, blob: bytes):
+        data = json.loads(zlib.decompress(blob))
+        return [self.cls.from_dict(d) for d in data] if self.many else self.cls.from_dict(data)
+
+
+def text_digest(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def article_parts(article: Article) -> tuple[str, ...]:
+    """What an article's facts depend on: its id and its text (the id alone could outlive a
+    re-cleaned text), and its language (non-English articles are not read by English rules)."""
+    return article.id, text_digest(article.text or ""), str(article.language)
+
+
+class FactScope:
+    """The facts one story job reads from the store, and those it computed (to be stored)."""
+
+    def __init__(self, store):
+        self.store = store
+        self.new: dict[str, bytes] = {}
+        self.read = 0
+
+
+_scopes = threading.local()
+
+
+def kept(fact: Fact, parts: tuple[str, ...], compute):
+    """``compute()``, or its result kept by an earlier run under ``parts`` (which must name
+    everything the result depends on besides the rules and models: the article id, which
+    derives from its text, and any other argument). Outside a story job: ``compute()``."""
+    scope = getattr(_scopes, "current", None)
+    if scope is None:
+        return compute()
+    key = fact.key(*parts)
+    blob = scope.new.get(key) or scope.store.get_fact(key)
+    if blob is not None:
+        scope.read += 1
+        return fact.decode(blob)
+    value = compute()
+    scope.new[key] = fact.encode(value)  # now: the caller may change the objects it gets
+    return value
+
+
+class fact_scope:
+    """``with fact_scope(store) as scope:`` facts are read from and collected for ``store``."""
+
+    def __init__(self, store):
+        self.scope = FactScope(store)
+
+    def __enter__(self) -> FactScope:
+        self.previous = getattr(_scopes, "current", None)
+        _scopes.current = self.scope
+        return self.scope
+
+    def __exit__(self, *exc) -> None:
+        _scopes.current = self.previous

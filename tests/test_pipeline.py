@@ -147,6 +147,57 @@ def test_redoing_one_kind_of_work_leaves_the_other_stored(scratch, tmp_path, mon
         assert briefing_json(store) == expected
 
 
+def _forget_in_process_caches():
+    from storydesk import provenance, timeline
+    timeline._analysed.cache_clear()
+    provenance._credits.cache_clear()
+
+
+@pytest.mark.slow
+def test_kept_facts_read_back_give_the_same_briefing(scratch, tmp_path):
+    """Every story re-run from the stored per-article facts (mentions, time expressions,
+    figures) alone, nothing recomputed: the briefing is the one computed from scratch."""
+    db, expected, _ = scratch
+    copy = tmp_path / "f.db"
+    sqlite3.connect(db).backup(sqlite3.connect(copy))
+    with SQLiteStore(str(copy)) as store:
+        assert store.db.execute("SELECT count(*) FROM article_facts").fetchone()[0] > 0
+        store.db.execute("DELETE FROM story_runs")
+        _forget_in_process_caches()
+        report = engine.run(store, jobs=1, progress=False)
+        assert report.stories_run == full_stories(store)
+        assert briefing_json(store) == expected
+
+
+def full_stories(store) -> int:
+    return len(store.get_records("stories", Story))
+
+
+@pytest.mark.slow
+def test_a_story_rerun_computes_only_the_new_articles_facts(scratch, tmp_path, monkeypatch):
+    from storydesk import claims, entities, timeline
+    db, _, _ = scratch
+    copy = tmp_path / "n.db"
+    sqlite3.connect(db).backup(sqlite3.connect(copy))
+    seen: dict[str, list[str]] = {"mentions": [], "figures": [], "timex": []}
+    for module, name, kind, text_of in ((entities, "find_mentions", "mentions", lambda a, *_: a.text),
+                                        (claims, "article_figures", "figures", lambda a, *_: a.text),
+                                        (timeline, "analyse", "timex", lambda t, *_: t)):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _r=real, _k=kind, _t=text_of, **kw:
+                            seen[_k].append(_t(*a)) or _r(*a, **kw))
+    _forget_in_process_caches()
+    with SQLiteStore(str(copy)) as store:
+        extra = Article(id=Article.make_id(NEW_TEXT, "Fjordline Courier"), source=Source("text"), text=NEW_TEXT,
+                        title="Second dam inspected", outlet="Fjordline Courier", language="en")
+        store.add_article(extra)
+        report = engine.run(store, jobs=1, progress=False)
+        story = next(s for s in store.get_records("stories", Story) if extra.id in s.article_ids)
+        assert report.stories_run == 1 and len(story.article_ids) > 1
+    assert seen["mentions"] == [NEW_TEXT] and seen["figures"] == [NEW_TEXT]
+    assert seen["timex"] and set(seen["timex"]) == {NEW_TEXT}
+
+
 NEW_TEXT = ("Engineers inspected the second dam above Kvarn on Thursday after the flood, the regional "
             "water board said. The board said the spillway held and no further evacuations were planned.")
 
