@@ -156,7 +156,9 @@ def run(store, *, stages: Optional[list[str]] = None, jobs: Optional[int] = None
     try:
         report.worked = _article_phase(store, missing, todo, executor, show, report)
         report.new_articles = _store_phase(store, [s for s in specs if s.scope == "store"], show)
-        _story_phase(store, story_specs, options, executor, show, force, report)
+        # Few new articles but many stories to re-run (a new rule set, say): workers pay again.
+        widen = (lambda n: _executor(store, jobs, n)) if own and isinstance(executor, SerialExecutor) else None
+        _story_phase(store, story_specs, options, executor, show, force, report, widen)
     finally:
         if own:
             executor.close()
@@ -247,7 +249,8 @@ class StoryOutcome:
     errors: list[AnalysisError] = field(default_factory=list)
 
 
-def _story_phase(store, specs, options, executor, show: bool, force: bool, report: RunReport) -> None:
+def _story_phase(store, specs, options, executor, show: bool, force: bool, report: RunReport,
+                 widen: Optional[Callable[[int], object]] = None) -> None:
     if not specs:
         return
     version = story_version(specs, options)
@@ -260,12 +263,17 @@ def _story_phase(store, specs, options, executor, show: bool, force: bool, repor
     # Largest first, so the longest job does not start last.
     jobs.sort(key=lambda j: -len(j.story.article_ids))
     kinds = sorted({k for sp in specs for k in sp.adds} | {ERRORS_KIND})
-    with _bar(show, len(jobs), "per-story stages") as bar:
-        for outcome in executor.map(story_job, jobs):
-            _save_story(store, outcome, kinds)
-            report.errors += outcome.errors
-            report.stories_run += 1
-            bar.update(1)
+    wide = widen(len(jobs)) if widen and jobs else None
+    try:
+        with _bar(show, len(jobs), "per-story stages") as bar:
+            for outcome in (wide or executor).map(story_job, jobs):
+                _save_story(store, outcome, kinds)
+                report.errors += outcome.errors
+                report.stories_run += 1
+                bar.update(1)
+    finally:
+        if wide is not None:
+            wide.close()
 
 
 def _save_story(store, outcome: StoryOutcome, kinds: list[str]) -> None:
