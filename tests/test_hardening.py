@@ -502,3 +502,37 @@ def test_time_tagger_overlaps_and_long_sentences_of_expressions():
     text = "It rained " + "last week, last winter, on Sunday, " * 400 + "today."
     tags = timex.tag(text, "2025-01-15")
     assert len(tags) == 1201 and [t.text for t in tags[:3]] == ["last week", "last winter", "Sunday"]
+
+
+# -- UTF-16 and UTF-32 inputs -----------------------------------------------------------
+_WIDE_BODY = ("The county closed the old bridge over the Marren on Monday after the storm cracked two "
+              "of its supports, and engineers will inspect it before Friday, officials said.")
+_WIDE_INPUTS = {
+    "feed.rss": ('<?xml version="1.0" encoding="UTF-16"?><rss version="2.0"><channel><title>Valley Wire'
+                 "</title><item><title>Bridge closed</title><link>http://example.org/b</link>"
+                 f"<description>{_WIDE_BODY}</description></item></channel></rss>"),
+    "page.html": f"<html><head><title>Bridge closed</title></head><body><p>{_WIDE_BODY}</p></body></html>",
+    "story.json": json.dumps({"title": "Bridge closed", "text": _WIDE_BODY}),
+    "note.txt": f"Bridge closed\n\n{_WIDE_BODY}\n",
+}
+
+
+@pytest.mark.parametrize("encoding,bom", [("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"),
+                                          ("utf-16-le", b""), ("utf-32-le", b"\xff\xfe\x00\x00")])
+@pytest.mark.parametrize("name", sorted(_WIDE_INPUTS))
+def test_wide_unicode_inputs_are_read_and_flagged(store, tmp_path, name, encoding, bom):
+    path = tmp_path / name
+    path.write_bytes(bom + _WIDE_INPUTS[name].encode(encoding))
+    outcomes = ingest([str(path)], store, progress=False).outcomes
+    assert [o.status for o in outcomes] == ["added"], [o.reason for o in outcomes]
+    article = store.get_article(outcomes[0].article_id)
+    assert "cracked two of its supports" in article.text
+    assert any(f.kind == "encoding" and encoding in f.detail for f in article.flags)
+    assert store.get_raw(article.raw_sha256) == path.read_bytes()  # the bytes given are kept
+
+
+def test_nul_bytes_that_are_not_utf16_are_still_refused(store, tmp_path):
+    path = tmp_path / "blob.txt"
+    path.write_bytes(b"\xff\xfe" + bytes(range(256)) * 8 + b"\x00\xd8")
+    outcomes = ingest([str(path)], store, progress=False).outcomes
+    assert [o.status for o in outcomes] == ["failed"] and "binary" in outcomes[0].reason

@@ -20,7 +20,7 @@ from ..records import Article, Flag, IngestOutcome, IngestReport, Removal, Sourc
 from ..store import SQLiteStore
 from .clean import clean_text
 from .dates import iso_date
-from .detect import check_binary, detect_format, identify_language
+from .detect import check_binary, detect_format, identify_language, wide_unicode
 from ..text import scrub_surrogates
 from .readers import READERS, RawDoc, scrub_doc
 
@@ -130,14 +130,17 @@ def iter_ingest_file(path: str, store: SQLiteStore, *, field_map=None, max_mb=DE
     failure inside an archive keeps what was read before it."""
     shown = safe_path(path)
     try:
-        data = _read_bytes(path, max_mb, stdin, shown)
+        given = _read_bytes(path, max_mb, stdin, shown)
+        data, wide = wide_unicode(given)  # the readers get UTF-8; the store keeps the bytes given
         fmt = detect_format(path, data[:65536])
         if fmt not in _STREAMED and len(data) > max_mb * 1e6:
             raise errors.InputTooLarge(shown, len(data), int(max_mb * 1e6))
         if fmt != "warc":
             check_binary(shown, data)
-        raw = RawInput(data)
+        raw = RawInput(given)
         for doc in READERS[fmt](shown, data, field_map=field_map, max_bytes=int(max_mb * 1e6)):
+            if wide is not None and isinstance(doc, RawDoc):
+                doc.flags.append(wide)
             yield _store_doc(shown, doc, raw, store)
     except errors.IngestError as exc:
         yield _failed(exc)

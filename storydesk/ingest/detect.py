@@ -47,6 +47,45 @@ def _sniff(head: bytes) -> str:
     return "text"
 
 
+# UTF-32 first: its little-endian BOM begins with UTF-16's.
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+         (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+_XML_DECL_ENCODING = re.compile(r"""(<\?xml[^>]{0,200}?encoding\s*=\s*["'])[\w.:-]{1,40}(["'])""")
+
+
+def wide_unicode(data: bytes) -> tuple[bytes, Optional[Flag]]:
+    """UTF-16 or UTF-32 input (a BOM, or every other byte NUL in mostly-ASCII UTF-16 without
+    one) as UTF-8 for the readers, with a flag naming the encoding; other bytes unchanged.
+    Without this, a UTF-16 feed or page (Windows tools write them) was refused as binary."""
+    encoding, start = _wide_encoding(data)
+    if encoding is None:
+        return data, None
+    try:
+        text = data[start:].decode(encoding)
+    except UnicodeDecodeError:
+        return data, None  # not what it seemed: the usual checks decide
+    # An XML declaration naming UTF-16 would now be wrong about the bytes the parser gets.
+    text = _XML_DECL_ENCODING.sub(r"\1UTF-8\2", text[:300], count=1) + text[300:]
+    how = "BOM" if start else "detected"
+    return text.encode("utf-8", "surrogatepass"), Flag("encoding", f"{encoding} ({how})")
+
+
+def _wide_encoding(data: bytes) -> tuple[Optional[str], int]:
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return encoding, len(bom)
+    head = data[:512] if len(data) % 2 == 0 else b""
+    if len(head) < 8:
+        return None, 0
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    half = len(head) // 2
+    if odd > 0.9 * half and even == 0:
+        return "utf-16-le", 0
+    if even > 0.9 * half and odd == 0:
+        return "utf-16-be", 0
+    return None, 0
+
+
 def check_binary(path: str, data: bytes) -> None:
     """Raise BinaryInput for bytes that are clearly not text."""
     for magic, what in _MAGIC.items():
