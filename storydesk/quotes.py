@@ -35,6 +35,7 @@ PRONOUN_WINDOW = 3  # paragraphs searched back for a pronoun's person
 _OPEN = {"\u201c": "\u201d", "\u201e": "\u201d", "\u00ab": "\u00bb", '"': '"'}
 _CLOSE = {"\u201d", "\u00bb"}
 _SINGLE_OPEN, _SINGLE_CLOSE = "\u2018", "\u2019"
+_TWO_APOSTROPHES = "''"  # a double quote mark in some wire and archive copy (''We are ready,'' he said)
 _ELLIPSIS = re.compile(r"\u2026|\.\s?\.\s?\.|\[[^\]]*\]")
 _SUBJ = ("nsubj", "nsubjpass")
 _RELATIVE = {"who", "which", "that", "whom", "what"}
@@ -72,13 +73,14 @@ class QuoteSpan:
 def quote_spans(text: str) -> list[QuoteSpan]:
     """Find quoted passages; never crosses a paragraph, never longer than MAX_QUOTE_CHARS."""
     paras = paragraph_spans(text)
-    double = any(c in text for c in '"\u201c\u201d\u201e\u00ab')
+    double = any(c in text for c in '"\u201c\u201d\u201e\u00ab') or _TWO_APOSTROPHES in text
     out: list[QuoteSpan] = []
     for n, (p_start, p_end) in enumerate(paras):
         spans = _scan_paragraph(text, p_start, p_end, double)
         if spans and spans[-1].flags and spans[-1].flags[-1].kind == "unclosed_quote":
             nxt = paras[n + 1] if n + 1 < len(paras) else None
-            if nxt and text[nxt[0]] in _OPEN or (nxt and text[nxt[0]] == _SINGLE_OPEN and not double):
+            if nxt and (text[nxt[0]] in _OPEN or text.startswith(_TWO_APOSTROPHES, nxt[0])) or (
+                    nxt and text[nxt[0]] == _SINGLE_OPEN and not double):
                 # News style: a quote running over paragraphs reopens each one without closing.
                 spans[-1].flags[-1] = Flag("spans_paragraphs", "continues in the next paragraph")
         out += spans
@@ -94,6 +96,14 @@ def _scan_paragraph(text: str, p_start: int, p_end: int, double: bool) -> list[Q
     i = p_start
     while i < p_end:
         ch = text[i]
+        if text.startswith(_TWO_APOSTROPHES, i) and (open_at is None or closer == _TWO_APOSTROPHES):
+            if open_at is None and _can_open(text, i + 1, p_end, i):
+                open_at, closer = i + 2, _TWO_APOSTROPHES
+            elif open_at is not None and _can_close(text, i + 1):
+                out.append(QuoteSpan(open_at, i))
+                open_at, closer = None, ""
+            i += 2
+            continue
         if open_at is None:
             if (ch in _OPEN and _can_open(text, i, p_end)) or (not double and ch == _SINGLE_OPEN
                                                               and _can_open(text, i, p_end)):
@@ -118,10 +128,13 @@ def _scan_paragraph(text: str, p_start: int, p_end: int, double: bool) -> list[Q
     return out
 
 
-def _can_open(text: str, i: int, p_end: int) -> bool:
-    before = text[i - 1] if i > 0 else " "
+def _can_open(text: str, i: int, p_end: int, mark_start: int | None = None) -> bool:
+    """An opening mark at ``i`` (a two-character mark starts at ``mark_start``) follows a space or
+    bracket and precedes a word."""
+    start = i if mark_start is None else mark_start
+    before = text[start - 1] if start > 0 else " "
     after = text[i + 1] if i + 1 < p_end else " "
-    if text[i] in ('"', _SINGLE_OPEN):
+    if mark_start is not None or text[i] in ('"', _SINGLE_OPEN):
         return (before.isspace() or before in "([{\u2014\u2013-/:;,") and not after.isspace() \
             and not (text[i] == '"' and before.isdigit())
     return True

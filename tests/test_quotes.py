@@ -43,6 +43,11 @@ def test_straight_and_curly_marks():
     assert inner("She said \u201cwe are ready\u201d and left.") == ["we are ready"]
 
 
+def test_doubled_apostrophes_are_quote_marks():
+    text = "''We are ready,'' he said. ''I hate the term 'flood town,' '' she said. It isn't '' odd."
+    assert inner(text) == ["We are ready,", "I hate the term 'flood town,' "]
+
+
 def test_apostrophes_are_not_quote_marks():
     assert inner("The mayor\u2019s office said it\u2019s \u201cnot over\u201d yet.") == ["not over"]
 
