@@ -262,20 +262,26 @@ def _speaker_from_token(ctx: _Ctx, tok) -> Speaker | None:
     low = tok.lower_
     if tok.pos_ == "PRON" or low in _pronouns():
         if low in _RELATIVE and tok.head.dep_ == "relcl":
-            return _speaker_from_token(ctx, tok.head.head)
+            # "a senator who said ...": the antecedent speaks; "who" is the local evidence (as for "he").
+            antecedent = _speaker_from_token(ctx, tok.head.head)
+            local = (tok.idx, tok.idx + len(tok.text))
+            return Speaker(antecedent.text, antecedent.entity_id, local) if antecedent else None
         return _resolve_pronoun(ctx, tok)
     if low in _RELATIVE:
         return None
     # A name (possibly with an apposition: "Amad Hassane Boubacar, a ... professor").
     m = ctx.mention_at(tok.idx, tok.idx + len(tok.text))
+    span = (m[0], m[1]) if m else None
     if m is None:
         for c in tok.children:
             if c.dep_ == "appos":
                 m = ctx.mention_at(c.idx, c.idx + len(c.text))
                 if m:
+                    # "The state's campaign chairman, Phil Lovas,": the name speaks, the whole subject is the evidence.
+                    span = (min(tok.left_edge.idx, m[0]), max(m[1], tok.idx + len(tok.text)))
                     break
     if m is not None and m[3] in ("PERSON", "ORG", "GPE"):
-        return Speaker(ctx.names.get(m[2], ctx.article.text[m[0]:m[1]]), m[2], (m[0], m[1]))
+        return Speaker(ctx.names.get(m[2], ctx.article.text[m[0]:m[1]]), m[2], span)
     for c in tok.children:
         # "a woman who gave only her first name, Lidia": the name is the better speaker text.
         if c.dep_ == "appos" and c.pos_ == "PROPN" and c.is_title:
@@ -346,6 +352,8 @@ def attribute(ctx: _Ctx, q: QuoteSpan) -> _Attribution:
         if verb is None or any(c.dep_ == "neg" and not ctx.inside_quote(c.idx) for c in verb.children):
             continue  # "One can't say ..., but" is no attribution ('"Probably not," she said' is)
         subj = _subject_of(verb)
+        if subj is not None and ctx.inside_quote(subj.idx):
+            subj = None  # the parse took quoted words for the subject ('"Full panic mode," said Wimes')
         speaker = _speaker_from_token(ctx, subj)
         if speaker is None:
             speaker = _speaker_after(ctx, verb)
@@ -380,12 +388,14 @@ def _governing_cue(ctx: _Ctx, q: QuoteSpan):
     toks = [t for t in _tokens_between(ctx.doc, q.start, q.end) if not t.is_punct and q.start <= t.idx < q.end]
     if not toks:
         return None
-    tok, steps = toks[0], 0
+    tok, steps, found = toks[0], 0, None
+    sentence = _sentence_index(ctx.doc, q.start)
     while tok.head is not tok and steps < 12:
         tok, steps = tok.head, steps + 1
-        if not (q.start <= tok.idx < q.end) and tok.lemma_.lower() in _cues()["speech"] and tok.pos_ in ("VERB", "AUX"):
-            return tok
-    return None
+        if not (q.start <= tok.idx < q.end) and tok.lemma_.lower() in _cues()["speech"] and tok.pos_ in ("VERB", "AUX") \
+                and _sentence_index(ctx.doc, tok.idx) == sentence:
+            found = tok  # the outermost cue: 'Ditto said she expects the campaign "to ..."' is Ditto's
+    return found
 
 
 def _adjacent(ctx: _Ctx, close: int, verb) -> bool:
@@ -463,7 +473,8 @@ def article_quotes(article, doc, entities: list[Entity]) -> list[Quote]:
                       text, kind, att.cue, att.speaker, [], flags)
         found.append(quote)
         prev = quote
-    found += indirect_quotes(ctx)
+    reported, used = reported_speech(ctx)
+    found += reported + indirect_quotes(ctx, used)
     found.sort(key=lambda x: x.span)
     return found
 
@@ -527,12 +538,12 @@ def _continues(ctx: _Ctx, prev: Quote, q: QuoteSpan) -> bool:
         f.kind == "spans_paragraphs" for f in prev.flags)
 
 
-def indirect_quotes(ctx: _Ctx) -> list[Quote]:
+def indirect_quotes(ctx: _Ctx, used: frozenset[int] = frozenset()) -> list[Quote]:
     """'X said (that) ...' without quote marks, where the parse gives a clear subject and clause."""
     out = []
     doc, text = ctx.doc, ctx.article.text
     for verb in doc:
-        if verb.lemma_.lower() not in _cues()["indirect"] or verb.pos_ not in ("VERB", "AUX"):
+        if verb.lemma_.lower() not in _cues()["indirect"] or verb.pos_ not in ("VERB", "AUX") or verb.i in used:
             continue
         if ctx.inside_quote(verb.idx) or any(c.dep_ == "neg" for c in verb.children):
             continue
@@ -566,6 +577,108 @@ def indirect_quotes(ctx: _Ctx) -> list[Quote]:
         qid = content_id("q", ctx.article.id, str(start), str(end))
         out.append(Quote(qid, ctx.article.id, (start, end), content, "indirect", verb.text, speaker, [], []))
     return out
+
+
+# Dependents of a cue verb that belong to the attribution clause ("said Friday", "told reporters in Ohio").
+_CLAUSE_DEPS = {"npadvmod", "prep", "advmod", "dative", "dobj", "agent", "aux", "auxpass", "punct", "tmod"}
+_SEPARATORS = {",", "\u2014", "\u2013", "\u2015", "--"}
+MIN_REPORTED_WORDS = 4
+
+
+def reported_speech(ctx: _Ctx) -> tuple[list[Quote], frozenset[int]]:
+    """Reported speech set off by commas: 'The museum, Mr. Bush said, celebrated ...', '..., officials
+    said Friday.' and '..., according to the report.' Returns the quotes and the cue tokens they used."""
+    out, used = [], set()
+    for tok in ctx.doc:
+        if ctx.inside_quote(tok.idx):
+            continue
+        found = _according_clause(ctx, tok) if tok.lower_ == "according" else _said_clause(ctx, tok)
+        if found is None:
+            continue
+        (lo, hi), speaker, cue = found
+        span = _around_clause(ctx, lo, hi)
+        if span is None:
+            continue
+        content = ctx.article.text[span[0]:span[1]]
+        qid = content_id("q", ctx.article.id, str(span[0]), str(span[1]))
+        out.append(Quote(qid, ctx.article.id, span, content, "indirect", cue, speaker, [], []))
+        used.add(tok.i)
+    return out, frozenset(used)
+
+
+def _said_clause(ctx: _Ctx, verb):
+    """'Mr. Bush said' / 'said Peter Wehner, a former director' as a clause of its own: the token
+    range of subject, cue and the cue's own modifiers, the speaker and the cue."""
+    if verb.lemma_.lower() not in _cues()["indirect"] or verb.pos_ not in ("VERB", "AUX"):
+        return None
+    if any(c.dep_ in ("neg", "ccomp", "xcomp") and c.i > verb.i for c in verb.children):
+        return None  # 'X said that ...' is left to indirect_quotes; 'did not say' is no attribution
+    subj = next((c for c in verb.children if c.dep_ == "nsubj"), None)
+    if subj is None or ctx.inside_quote(subj.idx) or subj.lower_ in _RELATIVE | {"it", "this", "there"}:
+        return None
+    allowed = {t.i for t in subj.subtree} | {verb.i}
+    for c in verb.children:
+        if c.dep_ in _CLAUSE_DEPS and c.text not in _SEPARATORS:
+            allowed |= {t.i for t in c.subtree}
+    lo = min(allowed)
+    hi = lo
+    while hi + 1 in allowed:
+        hi += 1
+    if verb.i > hi or subj.i > hi:
+        return None
+    speaker = _speaker_from_token(ctx, subj)
+    if speaker is None or not _credible_speaker(ctx, subj, speaker):
+        return None
+    return (lo, hi), _earlier_description(ctx, speaker), verb.text
+
+
+def _according_clause(ctx: _Ctx, tok):
+    """'according to the report' as a clause of its own (the source is any noun phrase: a poll, a filing)."""
+    doc = ctx.doc
+    if tok.i + 1 >= len(doc) or doc[tok.i + 1].lower_ != "to":
+        return None
+    obj = next((c for c in doc[tok.i + 1].children if c.dep_ == "pobj"), None)
+    if obj is None or obj.lower_ in _RELATIVE | {"it", "this"}:
+        return None
+    hi = max(t.i for t in obj.subtree)
+    speaker = _speaker_from_token(ctx, obj)
+    if speaker is None:
+        return None
+    return (tok.i, hi), speaker, "according to"
+
+
+def _around_clause(ctx: _Ctx, lo: int, hi: int) -> tuple[int, int] | None:
+    """The reported words around an attribution clause (tokens ``lo``..``hi``) set off by commas or dashes
+    in its sentence: what precedes it, and what follows when the clause interrupts a sentence
+    ('The museum, he said, celebrated ...'). None when the words are too few or mostly quoted."""
+    doc, text = ctx.doc, ctx.article.text
+    s_start, s_end = _sentence_bounds(doc, doc[lo].idx)
+    p_start, p_end = ctx.paragraphs[ctx.paragraph_of(doc[lo].idx)]
+    s_start, s_end = max(s_start, p_start), min(s_end, p_end)
+    after = doc[hi + 1] if hi + 1 < len(doc) else None
+    ends = after is None or after.idx >= s_end or after.text in (".", "!", "?") or after.is_space
+    if not ends and (after.text not in _SEPARATORS or after.idx >= s_end):
+        return None
+    if lo > 0 and doc[lo - 1].text in _SEPARATORS and doc[lo - 1].idx > s_start:
+        start, end = s_start, doc[lo - 1].idx
+        rest = "" if ends else text[after.idx + len(after.text):s_end]
+        if rest.strip(" .!?\"\u201d") and not _has_finite_verb(doc, start, end):
+            end = after.idx + len(after.text) + len(rest.rstrip(" .!?\n"))
+    elif doc[lo].idx <= s_start + 1 and not ends:
+        start, end = after.idx + len(after.text), s_end  # 'According to the report, ...'
+    else:
+        return None
+    while start < end and text[start] in " \t\n\u00a0":
+        start += 1
+    end = start + len(text[start:end].rstrip(" \t\n,.;:!?\u00a0\u2014\u2013\u2015-"))
+    if end - start < 2 or len(words(text[start:end])) < MIN_REPORTED_WORDS or "\n" in text[start:end]:
+        return None
+    quoted = sum(max(0, min(q.end, end) - max(q.start, start)) for q in ctx.quotes)
+    return None if quoted > 0.5 * (end - start) else (start, end)
+
+
+def _has_finite_verb(doc, start: int, end: int) -> bool:
+    return any(t.tag_ in ("VBD", "VBZ", "VBP", "MD") for t in _tokens_between(doc, start, end) if t.idx < end)
 
 
 def _person_subjects(ctx: _Ctx) -> list[tuple[int, Speaker]]:
@@ -624,7 +737,10 @@ def _credible_speaker(ctx: _Ctx, subj, speaker: Speaker) -> bool:
         return subj.lower_ not in ("it",)
     nouns = load_data("speaker_nouns.json")
     lemma = subj.lemma_.lower()
-    return lemma in person_nouns() or lemma in nouns["group"] or lemma in nouns["document"] or subj.pos_ == "PROPN"
+    if lemma in person_nouns() or subj.pos_ == "PROPN" or any(lemma in nouns[k] for k in ("group", "document", "crowd")):
+        return True
+    # '61 percent say', 'two-thirds of Democratic insiders said': a share of people who can speak.
+    return lemma in nouns["quantity"] or subj.like_num
 
 
 # -- integrity across outlets ---------------------------------------------------
