@@ -204,7 +204,17 @@ def _sentences(doc) -> list[tuple[int, int]]:
     """Char bounds of the Doc's sentences, computed once per Doc (``Token.sent`` rescans the Doc)."""
     cached = doc.user_data.get("storydesk_sents")
     if cached is None:
-        cached = [(s.start_char, s.end_char) for s in doc.sents]
+        # The parser sometimes runs a sentence over a paragraph break ('"...," he said.\n\nLenox was ...');
+        # a paragraph always ends a sentence here.
+        cached = []
+        for sent in doc.sents:
+            start = sent.start_char
+            for m in re.finditer(r"\n\s*", doc.text[sent.start_char:sent.end_char]):
+                end = sent.start_char + m.end()
+                if end < sent.end_char:
+                    cached.append((start, end))
+                    start = end
+            cached.append((start, sent.end_char))
         doc.user_data["storydesk_sents"] = cached
     return cached
 
@@ -539,44 +549,90 @@ def _continues(ctx: _Ctx, prev: Quote, q: QuoteSpan) -> bool:
 
 
 def indirect_quotes(ctx: _Ctx, used: frozenset[int] = frozenset()) -> list[Quote]:
-    """'X said (that) ...' without quote marks, where the parse gives a clear subject and clause."""
+    """'X said (that) ...', 'the study found ...', 'she refused to ...', 'he called for ...' without quote
+    marks, where the parse gives a clear subject and complement (the cue's frames in cue_verbs.json)."""
     out = []
     doc, text = ctx.doc, ctx.article.text
     for verb in doc:
-        if verb.lemma_.lower() not in _cues()["indirect"] or verb.pos_ not in ("VERB", "AUX") or verb.i in used:
+        if verb.pos_ not in ("VERB", "AUX") or verb.i in used or verb.lemma_.lower() not in _frame_lemmas():
             continue
-        if ctx.inside_quote(verb.idx) or any(c.dep_ == "neg" for c in verb.children):
+        if ctx.inside_quote(verb.idx) or any(c.dep_ == "neg" for c in verb.children) or _reported_within(ctx, verb):
             continue
-        comps = [c for c in verb.children if c.dep_ == "ccomp"]
-        if not comps:
+        found = _complement(verb)
+        if found is None:
             continue
-        comp = comps[0]
-        toks = list(comp.subtree)
-        if len(toks) < 4:
+        toks, minimum = found
+        while toks and (toks[-1].is_punct or toks[-1].is_space):
+            toks.pop()
+        if len(toks) < minimum:
             continue
         start, end = toks[0].idx, toks[-1].idx + len(toks[-1].text)
         if any(q.start < end and q.end > start for q in ctx.quotes if q.end - q.start > 0.5 * (end - start)):
             continue  # the clause is (mostly) a direct quote, already attributed
         sent = _sentence_index(doc, verb.idx)
-        if _sentence_index(doc, toks[0].idx) != sent or _sentence_index(doc, toks[-1].idx) != sent:
+        if _sentence_index(doc, start) != sent or _sentence_index(doc, end - 1) != sent:
             continue
         subj = _subject_of(verb)
-        if subj is None or subj.lower_ in ("it", "this", "that", "there"):
+        if subj is None or subj.lower_ in ("it", "this", "that", "there") or ctx.inside_quote(subj.idx):
             continue
         speaker = _speaker_from_token(ctx, subj)
         if speaker is None or not _credible_speaker(ctx, subj, speaker):
             continue
-        while toks and (toks[-1].is_punct or toks[-1].is_space):
-            toks.pop()
-        if not toks:
-            continue
-        end = toks[-1].idx + len(toks[-1].text)
         content = text[start:end]
         if "\n" in content:
             continue
         qid = content_id("q", ctx.article.id, str(start), str(end))
         out.append(Quote(qid, ctx.article.id, (start, end), content, "indirect", verb.text, speaker, [], []))
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def _frames() -> dict[str, frozenset[str]]:
+    """Cue lemmas by the complement that carries what they report (see cue_verbs.json)."""
+    frames = {k: frozenset(v) for k, v in load_data("cue_verbs.json")["complements"].items()}
+    frames["ccomp"] = frames["ccomp"] | _cues()["indirect"]
+    return frames
+
+
+@functools.lru_cache(maxsize=1)
+def _frame_lemmas() -> frozenset[str]:
+    return frozenset().union(*_frames().values())
+
+
+_FRAME_ORDER = (("ccomp", 4), ("xcomp", 3), ("prep", 2), ("dobj", 2))  # (complement, fewest tokens)
+
+
+def _complement(verb):
+    """The tokens a cue verb reports, by its frames: its clause, 'to' clause, prepositional or direct object
+    (with a predicate: 'called him a liar'), and the fewest tokens that make a statement."""
+    lemma, frames = verb.lemma_.lower(), _frames()
+    for dep, minimum in _FRAME_ORDER:
+        for c in verb.children:
+            if dep == "prep" and c.dep_ == "prep" and lemma in frames.get("prep_" + c.lower_, ()) and c.i > verb.i:
+                return list(c.subtree)[1:], minimum
+            if c.dep_ == dep and dep != "prep" and lemma in frames[dep]:
+                toks = list(c.subtree)
+                if dep == "dobj":
+                    if c.i < verb.i:
+                        return None  # 'what he called ...': the object is a relative word
+                    for o in verb.children:
+                        if o.dep_ == "oprd" and o.i > c.i:
+                            toks += [t for t in o.subtree if t.i > toks[-1].i]
+                return toks, minimum
+    return None
+
+
+def _reported_within(ctx: _Ctx, verb) -> bool:
+    """The verb is part of what an outer cue reports ('X said she expects ...'): the outer attribution
+    holds it (one attribution per token, as PolNeAR annotates)."""
+    tok, steps = verb, 0
+    while tok.head is not tok and steps < 8:
+        if tok.dep_ in ("ccomp", "xcomp") and tok.head.lemma_.lower() in _cues()["speech"] \
+                and tok.head.pos_ in ("VERB", "AUX") and not ctx.inside_quote(tok.head.idx) \
+                and _sentence_index(ctx.doc, tok.head.idx) == _sentence_index(ctx.doc, verb.idx):
+            return True
+        tok, steps = tok.head, steps + 1
+    return False
 
 
 # Dependents of a cue verb that belong to the attribution clause ("said Friday", "told reporters in Ohio").
