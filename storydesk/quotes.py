@@ -248,10 +248,14 @@ def _according_to(ctx: _Ctx, start: int, end: int):
     return None
 
 
-def _subject_of(verb):
-    """The speaker token of a cue verb: its subject, a passive agent, or the subject of the verb it hangs on."""
-    for c in verb.children:
-        if c.dep_ in _SUBJ:
+def _subject_of(verb, ctx: _Ctx | None = None):
+    """The speaker token of a cue verb: its subject, a passive agent, or the subject of the verb it hangs on.
+    With ``ctx``, quoted words are never the subject (the parse may take '"My reaction ...," X said' so)."""
+    subjects = [c for c in verb.children if c.dep_ in _SUBJ]
+    if ctx is not None and subjects and all(ctx.inside_quote(c.idx) for c in subjects):
+        return None
+    for c in subjects:
+        if ctx is None or not ctx.inside_quote(c.idx):
             return c
     for c in verb.children:
         if c.dep_ == "agent":
@@ -361,12 +365,8 @@ def attribute(ctx: _Ctx, q: QuoteSpan) -> _Attribution:
     for verb in (governing, after, before):
         if verb is None or any(c.dep_ == "neg" and not ctx.inside_quote(c.idx) for c in verb.children):
             continue  # "One can't say ..., but" is no attribution ('"Probably not," she said' is)
-        subj = _subject_of(verb)
-        if subj is not None and ctx.inside_quote(subj.idx):
-            subj = None  # the parse took quoted words for the subject ('"Full panic mode," said Wimes')
-        speaker = _speaker_from_token(ctx, subj)
-        if speaker is None:
-            speaker = _speaker_after(ctx, verb)
+        subj = _subject_of(verb, ctx)
+        speaker = _speaker_from_token(ctx, subj) or _speaker_between(ctx, close, verb) or _speaker_after(ctx, verb)
         if speaker is not None:
             return _Attribution(verb.text, _earlier_description(ctx, speaker), verb)
     dashed = _dash_speaker(ctx, close)
@@ -411,7 +411,7 @@ def _governing_cue(ctx: _Ctx, q: QuoteSpan):
 def _adjacent(ctx: _Ctx, close: int, verb) -> bool:
     """The cue follows the quote closely ('"...," he said'; '"...," said a report by X')."""
     between = [t for t in _tokens_between(ctx.doc, close, verb.idx) if t.idx < verb.idx]
-    return len(between) <= 14 and not any(t.pos_ == "VERB" for t in between)
+    return len(between) <= 14 and not any(t.pos_ == "VERB" and not t.is_title for t in between)
 
 
 def _earlier_description(ctx: _Ctx, speaker: Speaker) -> Speaker:
@@ -425,6 +425,27 @@ def _earlier_description(ctx: _Ctx, speaker: Speaker) -> Speaker:
                 and head in earlier.text.lower().split():
             return Speaker(earlier.text, None, speaker.span)
     return speaker
+
+
+_NAME_POS = {"PROPN", "NOUN", "DET", "ADJ", "PART", "NUM"}
+
+
+def _speaker_between(ctx: _Ctx, close: int, verb) -> Speaker | None:
+    """'"...," Tulsa police Chief Chuck Jordan said' when the parse gave the cue no subject: the words
+    between the closing mark and the cue, if they are a name or a description (capitalised words the
+    tagger took for verbs count as names)."""
+    if verb.idx <= close:
+        return None
+    toks = [t for t in _tokens_between(ctx.doc, close, verb.idx) if t.idx < verb.idx and not t.is_space]
+    while toks and toks[0].is_punct:
+        toks.pop(0)
+    if not toks or len(toks) > 8 or not all(t.pos_ in _NAME_POS or t.is_title for t in toks):
+        return None
+    start, end = toks[0].idx, toks[-1].idx + len(toks[-1].text)
+    m = ctx.mention_at(start, end)
+    if m is not None and m[3] == "PERSON":
+        return Speaker(ctx.names.get(m[2], ctx.article.text[m[0]:m[1]]), m[2], (start, end))
+    return Speaker(ctx.article.text[start:end], None, (start, end))
 
 
 def _speaker_after(ctx: _Ctx, verb) -> Speaker | None:
@@ -509,7 +530,7 @@ def _kind(text: str, q: QuoteSpan, att: _Attribution, ctx: _Ctx) -> str:
     inner = text[q.start:q.end].lstrip()
     s_start, _ = _sentence_bounds(ctx.doc, q.start)
     para_start = ctx.paragraphs[ctx.paragraph_of(q.start)][0]
-    lead = text[max(s_start, para_start):max(q.start - 1, 0)].strip() if q.start - 1 > s_start else ""
+    lead = text[max(s_start, para_start):max(q.start - 1, 0)].strip().rstrip("'") if q.start - 1 > s_start else ""
     starts_upper = bool(inner) and (inner[0].isupper() or inner[0] in "[\u2026." or inner[0].isdigit())
     if not lead or lead.endswith(":"):
         return "direct"
@@ -527,15 +548,26 @@ MOSTLY_QUOTED = 0.5  # share of the reported clause inside the marks above which
 
 def _mostly_quoted(text: str, q: QuoteSpan, att: _Attribution, ctx: _Ctx) -> bool:
     """'Trump says voter fraud "would be one hell of a way to lose."': the quoted words end the sentence
-    and are most of what the cue reports, so the passage is a (mixed) direct quote."""
+    (or, with the cue after them, start it after a short lead) and are most of what the cue reports, so
+    the passage is a (mixed) direct quote."""
     cue = att.cue_token
-    if cue is None or att.speaker is None or cue.idx >= q.start:
+    if cue is None or att.speaker is None:
+        return False
+    quoted = len(words(text[q.start:q.end]))
+    if cue.idx >= q.end:
+        # 'The country "has made dramatic changes," McConnell said': a short lead, then the quote and its cue.
+        s_start, _ = _sentence_bounds(ctx.doc, q.start)
+        start = max(s_start, ctx.paragraphs[ctx.paragraph_of(q.start)][0])
+        if quoted < 2 or not _adjacent(ctx, q.end + 1, cue):
+            return False
+        return quoted >= MOSTLY_QUOTED * len(words(text[start:q.end]))
+    if cue.idx >= q.start:
         return False
     _, s_end = _sentence_bounds(ctx.doc, max(q.start, q.end - 1))
-    if text[q.end:s_end].strip(" \t\"'\u201d\u2019.,!?;:") or len(words(text[q.start:q.end])) < 4:
+    if text[q.end:s_end].strip(" \t\n\u00a0\"'\u201d\u2019.,!?;:") or quoted < 4:
         return False
     clause = words(text[cue.idx + len(cue.text):q.end])
-    return bool(clause) and len(words(text[q.start:q.end])) >= MOSTLY_QUOTED * len(clause)
+    return bool(clause) and quoted >= MOSTLY_QUOTED * len(clause)
 
 
 def _continues(ctx: _Ctx, prev: Quote, q: QuoteSpan) -> bool:
