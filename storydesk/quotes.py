@@ -5,12 +5,16 @@ paragraph always closes an open quote, and a quote is capped, so a stray mark
 never swallows an article). Speakers come from the dependency parse around
 the quote: the subject of a cue verb ("said", "told"), a description ("a
 spokesperson for the ministry") or a pronoun resolved to the nearest fitting
-person. Reported speech ("X said that ...") is kept as ``indirect`` where the
-parse is clear. Quotes are then matched across the articles of a story.
+person. Reported speech is kept as ``indirect`` where the parse is clear:
+"X said that ...", a clause set off by commas ("The dam, he said, ...",
+"..., officials said"), "according to X", and the frames of cue_verbs.json
+(beliefs, findings of documents, refusals, demands). One statement has one
+attribution: a cue inside what an outer cue reports is the outer one's.
+Quotes are then matched across the articles of a story.
 
 Conventions: ``Quote.span`` is the text inside the marks (trailing comma
-dropped); for a pronoun resolved to a person, ``Speaker.text`` is the person's
-name and ``Speaker.span`` the pronoun (the local evidence). A
+dropped); for a pronoun or "who" resolved to a person, ``Speaker.text`` is the
+person's name and ``Speaker.span`` the pronoun (the local evidence). A
 ``misattributed_narration`` match has no other quote to point at: its
 ``article_id`` and ``span`` give the narration (``quote_id`` repeats the
 article id), and its text is in ``diff`` and in a Flag of the same kind.
