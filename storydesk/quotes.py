@@ -210,10 +210,10 @@ def _sentences(doc) -> list[tuple[int, int]]:
     if cached is None:
         # The parser sometimes runs a sentence over a paragraph break ('"...," he said.\n\nLenox was ...');
         # a paragraph always ends a sentence here.
-        cached = []
+        cached, text = [], doc.text  # Doc.text is rebuilt from the tokens on every access
         for sent in doc.sents:
             start = sent.start_char
-            for m in re.finditer(r"\n\s*", doc.text[sent.start_char:sent.end_char]):
+            for m in re.finditer(r"\n\s*", text[sent.start_char:sent.end_char]):
                 end = sent.start_char + m.end()
                 if end < sent.end_char:
                     cached.append((start, end))
