@@ -17,7 +17,7 @@ A predicted quote is a true positive if it matches some gold attribution; a
 gold attribution is recalled if some prediction matches it. Pair scores leave
 out gold attributions without a source and predictions without a speaker span.
 "Direct" gold attributions are those whose content lies mostly (>= 50 % of
-characters) inside quote marks; they are compared with predictions of kind
+characters) inside quote marks (curly, straight or doubled apostrophes ''); they are compared with predictions of kind
 ``direct`` (partial quotes, a few words inside the reporter's sentence, are
 scored with all attributions). Articles annotated by several annotators (2 in dev)
 use the alphabetically first annotation file.
@@ -41,7 +41,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _common import print_table, shared
 
-_QUOTED = re.compile(r"\u201c[^\u201d\n]*\u201d|\"[^\"\n]*\"")
+# Curly, straight and doubled-apostrophe marks (''...'', as in the New York Times archive copy).
+_QUOTED = re.compile(r"\u201c[^\u201d\n]*\u201d|\"[^\"\n]*\"|''(?:(?!'')[^\n])*''")
 
 
 @dataclass

@@ -5,12 +5,16 @@ paragraph always closes an open quote, and a quote is capped, so a stray mark
 never swallows an article). Speakers come from the dependency parse around
 the quote: the subject of a cue verb ("said", "told"), a description ("a
 spokesperson for the ministry") or a pronoun resolved to the nearest fitting
-person. Reported speech ("X said that ...") is kept as ``indirect`` where the
-parse is clear. Quotes are then matched across the articles of a story.
+person. Reported speech is kept as ``indirect`` where the parse is clear:
+"X said that ...", a clause set off by commas ("The dam, he said, ...",
+"..., officials said"), "according to X", and the frames of cue_verbs.json
+(beliefs, findings of documents, refusals, demands). One statement has one
+attribution: a cue inside what an outer cue reports is the outer one's.
+Quotes are then matched across the articles of a story.
 
 Conventions: ``Quote.span`` is the text inside the marks (trailing comma
-dropped); for a pronoun resolved to a person, ``Speaker.text`` is the person's
-name and ``Speaker.span`` the pronoun (the local evidence). A
+dropped); for a pronoun or "who" resolved to a person, ``Speaker.text`` is the
+person's name and ``Speaker.span`` the pronoun (the local evidence). A
 ``misattributed_narration`` match has no other quote to point at: its
 ``article_id`` and ``span`` give the narration (``quote_id`` repeats the
 article id), and its text is in ``diff`` and in a Flag of the same kind.
@@ -35,6 +39,7 @@ PRONOUN_WINDOW = 3  # paragraphs searched back for a pronoun's person
 _OPEN = {"\u201c": "\u201d", "\u201e": "\u201d", "\u00ab": "\u00bb", '"': '"'}
 _CLOSE = {"\u201d", "\u00bb"}
 _SINGLE_OPEN, _SINGLE_CLOSE = "\u2018", "\u2019"
+_TWO_APOSTROPHES = "''"  # a double quote mark in some wire and archive copy (''We are ready,'' he said)
 _ELLIPSIS = re.compile(r"\u2026|\.\s?\.\s?\.|\[[^\]]*\]")
 _SUBJ = ("nsubj", "nsubjpass")
 _RELATIVE = {"who", "which", "that", "whom", "what"}
@@ -72,13 +77,14 @@ class QuoteSpan:
 def quote_spans(text: str) -> list[QuoteSpan]:
     """Find quoted passages; never crosses a paragraph, never longer than MAX_QUOTE_CHARS."""
     paras = paragraph_spans(text)
-    double = any(c in text for c in '"\u201c\u201d\u201e\u00ab')
+    double = any(c in text for c in '"\u201c\u201d\u201e\u00ab') or _TWO_APOSTROPHES in text
     out: list[QuoteSpan] = []
     for n, (p_start, p_end) in enumerate(paras):
         spans = _scan_paragraph(text, p_start, p_end, double)
         if spans and spans[-1].flags and spans[-1].flags[-1].kind == "unclosed_quote":
             nxt = paras[n + 1] if n + 1 < len(paras) else None
-            if nxt and text[nxt[0]] in _OPEN or (nxt and text[nxt[0]] == _SINGLE_OPEN and not double):
+            if nxt and (text[nxt[0]] in _OPEN or text.startswith(_TWO_APOSTROPHES, nxt[0])) or (
+                    nxt and text[nxt[0]] == _SINGLE_OPEN and not double):
                 # News style: a quote running over paragraphs reopens each one without closing.
                 spans[-1].flags[-1] = Flag("spans_paragraphs", "continues in the next paragraph")
         out += spans
@@ -94,6 +100,14 @@ def _scan_paragraph(text: str, p_start: int, p_end: int, double: bool) -> list[Q
     i = p_start
     while i < p_end:
         ch = text[i]
+        if text.startswith(_TWO_APOSTROPHES, i) and (open_at is None or closer == _TWO_APOSTROPHES):
+            if open_at is None and _can_open(text, i + 1, p_end, i):
+                open_at, closer = i + 2, _TWO_APOSTROPHES
+            elif open_at is not None and _can_close(text, i + 1):
+                out.append(QuoteSpan(open_at, i))
+                open_at, closer = None, ""
+            i += 2
+            continue
         if open_at is None:
             if (ch in _OPEN and _can_open(text, i, p_end)) or (not double and ch == _SINGLE_OPEN
                                                               and _can_open(text, i, p_end)):
@@ -118,10 +132,13 @@ def _scan_paragraph(text: str, p_start: int, p_end: int, double: bool) -> list[Q
     return out
 
 
-def _can_open(text: str, i: int, p_end: int) -> bool:
-    before = text[i - 1] if i > 0 else " "
+def _can_open(text: str, i: int, p_end: int, mark_start: int | None = None) -> bool:
+    """An opening mark at ``i`` (a two-character mark starts at ``mark_start``) follows a space or
+    bracket and precedes a word."""
+    start = i if mark_start is None else mark_start
+    before = text[start - 1] if start > 0 else " "
     after = text[i + 1] if i + 1 < p_end else " "
-    if text[i] in ('"', _SINGLE_OPEN):
+    if mark_start is not None or text[i] in ('"', _SINGLE_OPEN):
         return (before.isspace() or before in "([{\u2014\u2013-/:;,") and not after.isspace() \
             and not (text[i] == '"' and before.isdigit())
     return True
@@ -191,7 +208,17 @@ def _sentences(doc) -> list[tuple[int, int]]:
     """Char bounds of the Doc's sentences, computed once per Doc (``Token.sent`` rescans the Doc)."""
     cached = doc.user_data.get("storydesk_sents")
     if cached is None:
-        cached = [(s.start_char, s.end_char) for s in doc.sents]
+        # The parser sometimes runs a sentence over a paragraph break ('"...," he said.\n\nLenox was ...');
+        # a paragraph always ends a sentence here.
+        cached, text = [], doc.text  # Doc.text is rebuilt from the tokens on every access
+        for sent in doc.sents:
+            start = sent.start_char
+            for m in re.finditer(r"\n\s*", text[sent.start_char:sent.end_char]):
+                end = sent.start_char + m.end()
+                if end < sent.end_char:
+                    cached.append((start, end))
+                    start = end
+            cached.append((start, sent.end_char))
         doc.user_data["storydesk_sents"] = cached
     return cached
 
@@ -225,10 +252,14 @@ def _according_to(ctx: _Ctx, start: int, end: int):
     return None
 
 
-def _subject_of(verb):
-    """The speaker token of a cue verb: its subject, a passive agent, or the subject of the verb it hangs on."""
-    for c in verb.children:
-        if c.dep_ in _SUBJ:
+def _subject_of(verb, ctx: _Ctx | None = None):
+    """The speaker token of a cue verb: its subject, a passive agent, or the subject of the verb it hangs on.
+    With ``ctx``, quoted words are never the subject (the parse may take '"My reaction ...," X said' so)."""
+    subjects = [c for c in verb.children if c.dep_ in _SUBJ]
+    if ctx is not None and subjects and all(ctx.inside_quote(c.idx) for c in subjects):
+        return None
+    for c in subjects:
+        if ctx is None or not ctx.inside_quote(c.idx):
             return c
     for c in verb.children:
         if c.dep_ == "agent":
@@ -249,20 +280,26 @@ def _speaker_from_token(ctx: _Ctx, tok) -> Speaker | None:
     low = tok.lower_
     if tok.pos_ == "PRON" or low in _pronouns():
         if low in _RELATIVE and tok.head.dep_ == "relcl":
-            return _speaker_from_token(ctx, tok.head.head)
+            # "a senator who said ...": the antecedent speaks; "who" is the local evidence (as for "he").
+            antecedent = _speaker_from_token(ctx, tok.head.head)
+            local = (tok.idx, tok.idx + len(tok.text))
+            return Speaker(antecedent.text, antecedent.entity_id, local) if antecedent else None
         return _resolve_pronoun(ctx, tok)
     if low in _RELATIVE:
         return None
     # A name (possibly with an apposition: "Amad Hassane Boubacar, a ... professor").
     m = ctx.mention_at(tok.idx, tok.idx + len(tok.text))
+    span = (m[0], m[1]) if m else None
     if m is None:
         for c in tok.children:
             if c.dep_ == "appos":
                 m = ctx.mention_at(c.idx, c.idx + len(c.text))
                 if m:
+                    # "The state's campaign chairman, Phil Lovas,": the name speaks, the whole subject is the evidence.
+                    span = (min(tok.left_edge.idx, m[0]), max(m[1], tok.idx + len(tok.text)))
                     break
     if m is not None and m[3] in ("PERSON", "ORG", "GPE"):
-        return Speaker(ctx.names.get(m[2], ctx.article.text[m[0]:m[1]]), m[2], (m[0], m[1]))
+        return Speaker(ctx.names.get(m[2], ctx.article.text[m[0]:m[1]]), m[2], span)
     for c in tok.children:
         # "a woman who gave only her first name, Lidia": the name is the better speaker text.
         if c.dep_ == "appos" and c.pos_ == "PROPN" and c.is_title:
@@ -332,10 +369,8 @@ def attribute(ctx: _Ctx, q: QuoteSpan) -> _Attribution:
     for verb in (governing, after, before):
         if verb is None or any(c.dep_ == "neg" and not ctx.inside_quote(c.idx) for c in verb.children):
             continue  # "One can't say ..., but" is no attribution ('"Probably not," she said' is)
-        subj = _subject_of(verb)
-        speaker = _speaker_from_token(ctx, subj)
-        if speaker is None:
-            speaker = _speaker_after(ctx, verb)
+        subj = _subject_of(verb, ctx)
+        speaker = _speaker_from_token(ctx, subj) or _speaker_between(ctx, close, verb) or _speaker_after(ctx, verb)
         if speaker is not None:
             return _Attribution(verb.text, _earlier_description(ctx, speaker), verb)
     dashed = _dash_speaker(ctx, close)
@@ -367,18 +402,20 @@ def _governing_cue(ctx: _Ctx, q: QuoteSpan):
     toks = [t for t in _tokens_between(ctx.doc, q.start, q.end) if not t.is_punct and q.start <= t.idx < q.end]
     if not toks:
         return None
-    tok, steps = toks[0], 0
+    tok, steps, found = toks[0], 0, None
+    sentence = _sentence_index(ctx.doc, q.start)
     while tok.head is not tok and steps < 12:
         tok, steps = tok.head, steps + 1
-        if not (q.start <= tok.idx < q.end) and tok.lemma_.lower() in _cues()["speech"] and tok.pos_ in ("VERB", "AUX"):
-            return tok
-    return None
+        if not (q.start <= tok.idx < q.end) and tok.lemma_.lower() in _cues()["speech"] and tok.pos_ in ("VERB", "AUX") \
+                and _sentence_index(ctx.doc, tok.idx) == sentence:
+            found = tok  # the outermost cue: 'Ditto said she expects the campaign "to ..."' is Ditto's
+    return found
 
 
 def _adjacent(ctx: _Ctx, close: int, verb) -> bool:
     """The cue follows the quote closely ('"...," he said'; '"...," said a report by X')."""
     between = [t for t in _tokens_between(ctx.doc, close, verb.idx) if t.idx < verb.idx]
-    return len(between) <= 14 and not any(t.pos_ == "VERB" for t in between)
+    return len(between) <= 14 and not any(t.pos_ == "VERB" and not t.is_title for t in between)
 
 
 def _earlier_description(ctx: _Ctx, speaker: Speaker) -> Speaker:
@@ -392,6 +429,27 @@ def _earlier_description(ctx: _Ctx, speaker: Speaker) -> Speaker:
                 and head in earlier.text.lower().split():
             return Speaker(earlier.text, None, speaker.span)
     return speaker
+
+
+_NAME_POS = {"PROPN", "NOUN", "DET", "ADJ", "PART", "NUM"}
+
+
+def _speaker_between(ctx: _Ctx, close: int, verb) -> Speaker | None:
+    """'"...," Tulsa police Chief Chuck Jordan said' when the parse gave the cue no subject: the words
+    between the closing mark and the cue, if they are a name or a description (capitalised words the
+    tagger took for verbs count as names)."""
+    if verb.idx <= close:
+        return None
+    toks = [t for t in _tokens_between(ctx.doc, close, verb.idx) if t.idx < verb.idx and not t.is_space]
+    while toks and toks[0].is_punct:
+        toks.pop(0)
+    if not toks or len(toks) > 8 or not all(t.pos_ in _NAME_POS or t.is_title for t in toks):
+        return None
+    start, end = toks[0].idx, toks[-1].idx + len(toks[-1].text)
+    m = ctx.mention_at(start, end)
+    if m is not None and m[3] == "PERSON":
+        return Speaker(ctx.names.get(m[2], ctx.article.text[m[0]:m[1]]), m[2], (start, end))
+    return Speaker(ctx.article.text[start:end], None, (start, end))
 
 
 def _speaker_after(ctx: _Ctx, verb) -> Speaker | None:
@@ -450,7 +508,8 @@ def article_quotes(article, doc, entities: list[Entity]) -> list[Quote]:
                       text, kind, att.cue, att.speaker, [], flags)
         found.append(quote)
         prev = quote
-    found += indirect_quotes(ctx)
+    reported, used = reported_speech(ctx)
+    found += reported + indirect_quotes(ctx, used)
     found.sort(key=lambda x: x.span)
     return found
 
@@ -475,7 +534,7 @@ def _kind(text: str, q: QuoteSpan, att: _Attribution, ctx: _Ctx) -> str:
     inner = text[q.start:q.end].lstrip()
     s_start, _ = _sentence_bounds(ctx.doc, q.start)
     para_start = ctx.paragraphs[ctx.paragraph_of(q.start)][0]
-    lead = text[max(s_start, para_start):max(q.start - 1, 0)].strip() if q.start - 1 > s_start else ""
+    lead = text[max(s_start, para_start):max(q.start - 1, 0)].strip().rstrip("'") if q.start - 1 > s_start else ""
     starts_upper = bool(inner) and (inner[0].isupper() or inner[0] in "[\u2026." or inner[0].isdigit())
     if not lead or lead.endswith(":"):
         return "direct"
@@ -493,15 +552,26 @@ MOSTLY_QUOTED = 0.5  # share of the reported clause inside the marks above which
 
 def _mostly_quoted(text: str, q: QuoteSpan, att: _Attribution, ctx: _Ctx) -> bool:
     """'Trump says voter fraud "would be one hell of a way to lose."': the quoted words end the sentence
-    and are most of what the cue reports, so the passage is a (mixed) direct quote."""
+    (or, with the cue after them, start it after a short lead) and are most of what the cue reports, so
+    the passage is a (mixed) direct quote."""
     cue = att.cue_token
-    if cue is None or att.speaker is None or cue.idx >= q.start:
+    if cue is None or att.speaker is None:
+        return False
+    quoted = len(words(text[q.start:q.end]))
+    if cue.idx >= q.end:
+        # 'The country "has made dramatic changes," McConnell said': a short lead, then the quote and its cue.
+        s_start, _ = _sentence_bounds(ctx.doc, q.start)
+        start = max(s_start, ctx.paragraphs[ctx.paragraph_of(q.start)][0])
+        if quoted < 2 or not _adjacent(ctx, q.end + 1, cue):
+            return False
+        return quoted >= MOSTLY_QUOTED * len(words(text[start:q.end]))
+    if cue.idx >= q.start:
         return False
     _, s_end = _sentence_bounds(ctx.doc, max(q.start, q.end - 1))
-    if text[q.end:s_end].strip(" \t\"'\u201d\u2019.,!?;:") or len(words(text[q.start:q.end])) < 4:
+    if text[q.end:s_end].strip(" \t\n\u00a0\"'\u201d\u2019.,!?;:") or quoted < 4:
         return False
     clause = words(text[cue.idx + len(cue.text):q.end])
-    return bool(clause) and len(words(text[q.start:q.end])) >= MOSTLY_QUOTED * len(clause)
+    return bool(clause) and quoted >= MOSTLY_QUOTED * len(clause)
 
 
 def _continues(ctx: _Ctx, prev: Quote, q: QuoteSpan) -> bool:
@@ -514,45 +584,193 @@ def _continues(ctx: _Ctx, prev: Quote, q: QuoteSpan) -> bool:
         f.kind == "spans_paragraphs" for f in prev.flags)
 
 
-def indirect_quotes(ctx: _Ctx) -> list[Quote]:
-    """'X said (that) ...' without quote marks, where the parse gives a clear subject and clause."""
+def indirect_quotes(ctx: _Ctx, used: frozenset[int] = frozenset()) -> list[Quote]:
+    """'X said (that) ...', 'the study found ...', 'she refused to ...', 'he called for ...' without quote
+    marks, where the parse gives a clear subject and complement (the cue's frames in cue_verbs.json)."""
     out = []
     doc, text = ctx.doc, ctx.article.text
     for verb in doc:
-        if verb.lemma_.lower() not in _cues()["indirect"] or verb.pos_ not in ("VERB", "AUX"):
+        if verb.pos_ not in ("VERB", "AUX") or verb.i in used or verb.lemma_.lower() not in _frame_lemmas():
             continue
-        if ctx.inside_quote(verb.idx) or any(c.dep_ == "neg" for c in verb.children):
+        if ctx.inside_quote(verb.idx) or any(c.dep_ == "neg" for c in verb.children) or _reported_within(ctx, verb):
             continue
-        comps = [c for c in verb.children if c.dep_ == "ccomp"]
-        if not comps:
+        found = _complement(verb)
+        if found is None:
             continue
-        comp = comps[0]
-        toks = list(comp.subtree)
-        if len(toks) < 4:
+        toks, minimum = found
+        while toks and (toks[-1].is_punct or toks[-1].is_space):
+            toks.pop()
+        if len(toks) < minimum:
             continue
         start, end = toks[0].idx, toks[-1].idx + len(toks[-1].text)
         if any(q.start < end and q.end > start for q in ctx.quotes if q.end - q.start > 0.5 * (end - start)):
             continue  # the clause is (mostly) a direct quote, already attributed
         sent = _sentence_index(doc, verb.idx)
-        if _sentence_index(doc, toks[0].idx) != sent or _sentence_index(doc, toks[-1].idx) != sent:
+        if _sentence_index(doc, start) != sent or _sentence_index(doc, end - 1) != sent:
             continue
         subj = _subject_of(verb)
-        if subj is None or subj.lower_ in ("it", "this", "that", "there"):
+        if subj is None or subj.lower_ in ("it", "this", "that", "there") or ctx.inside_quote(subj.idx):
             continue
         speaker = _speaker_from_token(ctx, subj)
         if speaker is None or not _credible_speaker(ctx, subj, speaker):
             continue
-        while toks and (toks[-1].is_punct or toks[-1].is_space):
-            toks.pop()
-        if not toks:
-            continue
-        end = toks[-1].idx + len(toks[-1].text)
         content = text[start:end]
         if "\n" in content:
             continue
         qid = content_id("q", ctx.article.id, str(start), str(end))
         out.append(Quote(qid, ctx.article.id, (start, end), content, "indirect", verb.text, speaker, [], []))
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def _frames() -> dict[str, frozenset[str]]:
+    """Cue lemmas by the complement that carries what they report (see cue_verbs.json)."""
+    frames = {k: frozenset(v) for k, v in load_data("cue_verbs.json")["complements"].items()}
+    frames["ccomp"] = frames["ccomp"] | _cues()["indirect"]
+    return frames
+
+
+@functools.lru_cache(maxsize=1)
+def _frame_lemmas() -> frozenset[str]:
+    return frozenset().union(*_frames().values())
+
+
+_FRAME_ORDER = (("ccomp", 4), ("xcomp", 3), ("prep", 2), ("dobj", 2))  # (complement, fewest tokens)
+
+
+def _complement(verb):
+    """The tokens a cue verb reports, by its frames: its clause, 'to' clause, prepositional or direct object
+    (with a predicate: 'called him a liar'), and the fewest tokens that make a statement."""
+    lemma, frames = verb.lemma_.lower(), _frames()
+    for dep, minimum in _FRAME_ORDER:
+        for c in verb.children:
+            if dep == "prep" and c.dep_ == "prep" and lemma in frames.get("prep_" + c.lower_, ()) and c.i > verb.i:
+                return list(c.subtree)[1:], minimum
+            if c.dep_ == dep and dep != "prep" and lemma in frames[dep]:
+                toks = list(c.subtree)
+                if dep == "dobj":
+                    if c.i < verb.i:
+                        return None  # 'what he called ...': the object is a relative word
+                    for o in verb.children:
+                        if o.dep_ == "oprd" and o.i > c.i:
+                            toks += [t for t in o.subtree if t.i > toks[-1].i]
+                return toks, minimum
+    return None
+
+
+def _reported_within(ctx: _Ctx, verb) -> bool:
+    """The verb is part of what an outer cue reports ('X said she expects ...'): the outer attribution
+    holds it (one attribution per token, as PolNeAR annotates)."""
+    tok, steps = verb, 0
+    while tok.head is not tok and steps < 8:
+        if tok.dep_ in ("ccomp", "xcomp") and tok.head.lemma_.lower() in _cues()["speech"] \
+                and tok.head.pos_ in ("VERB", "AUX") and not ctx.inside_quote(tok.head.idx) \
+                and _sentence_index(ctx.doc, tok.head.idx) == _sentence_index(ctx.doc, verb.idx):
+            return True
+        tok, steps = tok.head, steps + 1
+    return False
+
+
+# Dependents of a cue verb that belong to the attribution clause ("said Friday", "told reporters in Ohio").
+_CLAUSE_DEPS = {"npadvmod", "prep", "advmod", "dative", "dobj", "agent", "aux", "auxpass", "punct", "tmod"}
+_SEPARATORS = {",", "\u2014", "\u2013", "\u2015", "--"}
+MIN_REPORTED_WORDS = 4
+
+
+def reported_speech(ctx: _Ctx) -> tuple[list[Quote], frozenset[int]]:
+    """Reported speech set off by commas: 'The museum, Mr. Bush said, celebrated ...', '..., officials
+    said Friday.' and '..., according to the report.' Returns the quotes and the cue tokens they used."""
+    out, used = [], set()
+    for tok in ctx.doc:
+        if ctx.inside_quote(tok.idx):
+            continue
+        found = _according_clause(ctx, tok) if tok.lower_ == "according" else _said_clause(ctx, tok)
+        if found is None:
+            continue
+        (lo, hi), speaker, cue = found
+        span = _around_clause(ctx, lo, hi)
+        if span is None:
+            continue
+        content = ctx.article.text[span[0]:span[1]]
+        qid = content_id("q", ctx.article.id, str(span[0]), str(span[1]))
+        out.append(Quote(qid, ctx.article.id, span, content, "indirect", cue, speaker, [], []))
+        used.add(tok.i)
+    return out, frozenset(used)
+
+
+def _said_clause(ctx: _Ctx, verb):
+    """'Mr. Bush said' / 'said Peter Wehner, a former director' as a clause of its own: the token
+    range of subject, cue and the cue's own modifiers, the speaker and the cue."""
+    if verb.lemma_.lower() not in _cues()["indirect"] or verb.pos_ not in ("VERB", "AUX"):
+        return None
+    if any(c.dep_ in ("neg", "ccomp", "xcomp") and c.i > verb.i for c in verb.children):
+        return None  # 'X said that ...' is left to indirect_quotes; 'did not say' is no attribution
+    subj = next((c for c in verb.children if c.dep_ == "nsubj"), None)
+    if subj is None or ctx.inside_quote(subj.idx) or subj.lower_ in _RELATIVE | {"it", "this", "there"}:
+        return None
+    allowed = {t.i for t in subj.subtree} | {verb.i}
+    for c in verb.children:
+        if c.dep_ in _CLAUSE_DEPS and c.text not in _SEPARATORS:
+            allowed |= {t.i for t in c.subtree}
+    lo = min(allowed)
+    hi = lo
+    while hi + 1 in allowed:
+        hi += 1
+    if verb.i > hi or subj.i > hi:
+        return None
+    speaker = _speaker_from_token(ctx, subj)
+    if speaker is None or not _credible_speaker(ctx, subj, speaker):
+        return None
+    return (lo, hi), _earlier_description(ctx, speaker), verb.text
+
+
+def _according_clause(ctx: _Ctx, tok):
+    """'according to the report' as a clause of its own (the source is any noun phrase: a poll, a filing)."""
+    doc = ctx.doc
+    if tok.i + 1 >= len(doc) or doc[tok.i + 1].lower_ != "to":
+        return None
+    obj = next((c for c in doc[tok.i + 1].children if c.dep_ == "pobj"), None)
+    if obj is None or obj.lower_ in _RELATIVE | {"it", "this"}:
+        return None
+    hi = max(t.i for t in obj.subtree)
+    speaker = _speaker_from_token(ctx, obj)
+    if speaker is None:
+        return None
+    return (tok.i, hi), speaker, "according to"
+
+
+def _around_clause(ctx: _Ctx, lo: int, hi: int) -> tuple[int, int] | None:
+    """The reported words around an attribution clause (tokens ``lo``..``hi``) set off by commas or dashes
+    in its sentence: what precedes it, and what follows when the clause interrupts a sentence
+    ('The museum, he said, celebrated ...'). None when the words are too few or mostly quoted."""
+    doc, text = ctx.doc, ctx.article.text
+    s_start, s_end = _sentence_bounds(doc, doc[lo].idx)
+    p_start, p_end = ctx.paragraphs[ctx.paragraph_of(doc[lo].idx)]
+    s_start, s_end = max(s_start, p_start), min(s_end, p_end)
+    after = doc[hi + 1] if hi + 1 < len(doc) else None
+    ends = after is None or after.idx >= s_end or after.text in (".", "!", "?") or after.is_space
+    if not ends and (after.text not in _SEPARATORS or after.idx >= s_end):
+        return None
+    if lo > 0 and doc[lo - 1].text in _SEPARATORS and doc[lo - 1].idx > s_start:
+        start, end = s_start, doc[lo - 1].idx
+        rest = "" if ends else text[after.idx + len(after.text):s_end]
+        if rest.strip(" .!?\"\u201d") and not _has_finite_verb(doc, start, end):
+            end = after.idx + len(after.text) + len(rest.rstrip(" .!?\n"))
+    elif doc[lo].idx <= s_start + 1 and not ends:
+        start, end = after.idx + len(after.text), s_end  # 'According to the report, ...'
+    else:
+        return None
+    while start < end and text[start] in " \t\n\u00a0":
+        start += 1
+    end = start + len(text[start:end].rstrip(" \t\n,.;:!?\u00a0\u2014\u2013\u2015-"))
+    if end - start < 2 or len(words(text[start:end])) < MIN_REPORTED_WORDS or "\n" in text[start:end]:
+        return None
+    quoted = sum(max(0, min(q.end, end) - max(q.start, start)) for q in ctx.quotes)
+    return None if quoted > 0.5 * (end - start) else (start, end)
+
+
+def _has_finite_verb(doc, start: int, end: int) -> bool:
+    return any(t.tag_ in ("VBD", "VBZ", "VBP", "MD") for t in _tokens_between(doc, start, end) if t.idx < end)
 
 
 def _person_subjects(ctx: _Ctx) -> list[tuple[int, Speaker]]:
@@ -611,7 +829,10 @@ def _credible_speaker(ctx: _Ctx, subj, speaker: Speaker) -> bool:
         return subj.lower_ not in ("it",)
     nouns = load_data("speaker_nouns.json")
     lemma = subj.lemma_.lower()
-    return lemma in person_nouns() or lemma in nouns["group"] or lemma in nouns["document"] or subj.pos_ == "PROPN"
+    if lemma in person_nouns() or subj.pos_ == "PROPN" or any(lemma in nouns[k] for k in ("group", "document", "crowd")):
+        return True
+    # '61 percent say', 'two-thirds of Democratic insiders said': a share of people who can speak.
+    return lemma in nouns["quantity"] or subj.like_num
 
 
 # -- integrity across outlets ---------------------------------------------------

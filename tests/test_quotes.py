@@ -43,6 +43,11 @@ def test_straight_and_curly_marks():
     assert inner("She said \u201cwe are ready\u201d and left.") == ["we are ready"]
 
 
+def test_doubled_apostrophes_are_quote_marks():
+    text = "''We are ready,'' he said. ''I hate the term 'flood town,' '' she said. It isn't '' odd."
+    assert inner(text) == ["We are ready,", "I hate the term 'flood town,' "]
+
+
 def test_apostrophes_are_not_quote_marks():
     assert inner("The mayor\u2019s office said it\u2019s \u201cnot over\u201d yet.") == ["not over"]
 
@@ -322,3 +327,34 @@ def test_reported_speech_is_printed_without_quotation_marks(tmp_path):
     assert all("\u201c" not in line.split(": ", 1)[1].split("  (")[0] for line in reported)
     assert any(line.startswith("[") and "\u201c" in line for line in out.output.splitlines()
                if not line.startswith("[indirect]"))  # a direct quote keeps its marks
+
+
+def test_reported_speech_set_off_by_commas_and_according_to():
+    _, qs = run_quotes("The levee, Mayor Ilse Marquand said, will be raised by two metres before spring.\n"
+                       "The pumping station in Orrby had failed twice that week, officials said on Friday.\n"
+                       "The river rose 40 centimetres overnight, according to the Varda basin authority.")
+    levee = quote_with(qs, "levee")
+    assert levee.kind == "indirect" and levee.speaker.text.endswith("Marquand") and "two metres" in levee.text
+    station = quote_with(qs, "pumping station")
+    assert station.kind == "indirect" and station.speaker.text == "officials" and "officials" not in station.text
+    river = quote_with(qs, "river rose")
+    assert river.cue == "according to" and "authority" in river.speaker.text and "according" not in river.text
+
+
+def test_findings_refusals_and_demands_are_reported():
+    _, qs = run_quotes("A study by the Lower Varda institute found that the embankments were built too low.\n"
+                       "Governor Ilse Marquand refused to release the inspection report.\n"
+                       "The farmers' union called for an independent inquiry into the dam.")
+    assert quote_with(qs, "embankments were built").speaker.text.lower().startswith("a study")
+    assert quote_with(qs, "release the inspection report").speaker.text.endswith("Marquand")
+    assert quote_with(qs, "independent inquiry").cue == "called"
+    assert all(q.kind == "indirect" for q in qs)
+
+
+def test_one_attribution_per_statement_and_who_keeps_its_evidence():
+    text = ("Anselm Brody, who said the dam was safe, left the meeting early.\n"
+            "Karin Olsvik said she expects the dam to hold through the winter.")
+    arts, qs = run_quotes(text)
+    brody = quote_with(qs, "dam was safe")
+    assert brody.speaker.text == "Anselm Brody" and text[slice(*brody.speaker.span)] == "who"
+    assert [q.speaker.text for q in qs if "winter" in q.text] == ["Karin Olsvik"]  # not also "she expects"
