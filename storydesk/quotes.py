@@ -1086,7 +1086,8 @@ def extract(analysis) -> list[Quote]:
     return quotes
 
 
-@stage("quotes", needs=("stories", "docs", "entities"), wants=("reuse",), adds={"quotes": Quote})
+@stage("quotes", needs=("stories", "docs", "entities"), wants=("reuse",), adds={"quotes": Quote},
+       version="2")
 def quotes_stage(analysis) -> dict[str, list[Quote]]:
     """Stage: direct, partial and indirect quotes with speakers and cross-outlet integrity."""
     return {"quotes": extract(analysis)}
