@@ -8,7 +8,7 @@ archive grows in stories, not in the size of one story).
 Printed, side by side in one run (the machine is shared: compare ratios):
 - a plain ``nlp.pipe`` of the same texts with en_core_web_sm on 2 processes;
 - ``storydesk analyze --jobs 2`` on a fresh store of N articles: wall, CPU of every
-  process, articles/s, peak RSS of all processes together;
+  process, articles/s, peak RSS and PSS of all processes together;
 - adding 10 articles to the analysed store: seconds per added article (wall and CPU).
   The ten are real ECB+ articles held out of every store, whose stories are in it.
 
@@ -79,16 +79,20 @@ def write_jsonl(rows: list[dict], path: Path) -> None:
 
 
 class PeakRSS:
-    """Peak of the summed RSS of a process and all its descendants (sampled from /proc)."""
+    """Peaks of the memory of a process and all its descendants together, sampled from /proc:
+    summed RSS, and summed PSS (proportional set size: a page shared by forked workers is
+    counted once in all, not once per process, as summed RSS counts it)."""
 
     def __init__(self, pid: int):
-        self.pid, self.peak, self._stop = pid, 0, False
+        self.pid, self.peak, self.peak_pss, self._stop = pid, 0, 0, False
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def _run(self):
         while not self._stop:
-            self.peak = max(self.peak, _tree_rss(self.pid))
+            pids = _tree(self.pid)
+            self.peak = max(self.peak, sum(_rss(p) for p in pids))
+            self.peak_pss = max(self.peak_pss, sum(_pss(p) for p in pids))
             time.sleep(0.1)
 
     def stop(self) -> int:
@@ -97,30 +101,43 @@ class PeakRSS:
         return self.peak
 
 
-def _tree_rss(root: int) -> int:
+def _tree(root: int) -> list[int]:
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            pages = int(Path(f"/proc/{entry}/statm").read_text().split()[1])
+            ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
         except (OSError, IndexError, ValueError):
             continue
         children.setdefault(ppid, []).append(int(entry))
-        rss[int(entry)] = pages * os.sysconf("SC_PAGE_SIZE")
-    total, todo = 0, [root]
+    out, todo = [], [root]
     while todo:
         pid = todo.pop()
-        total += rss.get(pid, 0)
+        out.append(pid)
         todo += children.get(pid, [])
-    return total
+    return out
 
 
-def timed(cmd: list[str]) -> tuple[float, float, int, str]:
-    """Run ``cmd``; return wall seconds, CPU seconds (it and its children), peak tree RSS, output."""
+def _rss(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _pss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    return 0
+
+
+def timed(cmd: list[str]) -> tuple[float, float, tuple[int, int], str]:
+    """Run ``cmd``; return wall seconds, CPU seconds (it and its children), peak tree (RSS, PSS), output."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     t0 = time.perf_counter()
     # Output goes to a file: a pipe nobody reads while we wait fills up and blocks the child.
@@ -129,7 +146,7 @@ def timed(cmd: list[str]) -> tuple[float, float, int, str]:
         meter = PeakRSS(proc.pid)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
-        peak = meter.stop()
+        peak = (meter.stop(), meter.peak_pss)
         log.seek(0)
         out = log.read()
     if os.waitstatus_to_exitcode(status) not in (0, 1, 3):  # 1: some inputs refused, 3: some work flagged
@@ -171,12 +188,18 @@ def run_size(n: int, texts: list[dict], work: Path, jobs: int, rows: list, inc_r
     timed(cli("ingest", str(base), "--db", str(db), "-q"))
     pw, pc = plain_spacy([r["text"][:100_000] for r in corpus])
     wall, cpu, peak, out = timed(cli("analyze", "--db", str(db), "--jobs", str(jobs), "-q"))
-    rows.append([n, f"plain nlp.pipe (2 proc)", pw, pc, n / pw, "", ""])
-    rows.append([n, f"storydesk analyze --jobs {jobs}", wall, cpu, n / wall, f"{peak / 2**30:.2f}", f"{wall / pw:.2f}"])
+    rows.append([n, f"plain nlp.pipe (2 proc)", pw, pc, n / pw, "", "", ""])
+    rows.append([n, f"storydesk analyze --jobs {jobs}", wall, cpu, n / wall, _gb(peak[0]), _gb(peak[1]),
+                 f"{wall / pw:.2f}"])
     timed(cli("ingest", str(extra), "--db", str(db), "-q"))
     wall2, cpu2, peak2, out2 = timed(cli("analyze", "--db", str(db), "--jobs", str(jobs), "-q"))
     stories = sqlite3.connect(db).execute("SELECT count(*) FROM story_runs").fetchone()[0]
-    inc_rows.append([n, 10, wall2, cpu2, wall2 / 10, cpu2 / 10, f"{peak2 / 2**30:.2f}", stories, out2.strip()[-120:]])
+    inc_rows.append([n, 10, wall2, cpu2, wall2 / 10, cpu2 / 10, _gb(peak2[0]), _gb(peak2[1]), stories,
+                     out2.strip()[-120:]])
+
+
+def _gb(n: int) -> str:
+    return f"{n / 2**30:.2f}"
 
 
 def main() -> None:
@@ -199,9 +222,9 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     print_table("Full analysis (fresh store)", ["articles", "system", "wall s", "CPU s", "articles/s",
-                                                "peak RSS GB (all procs)", "wall / plain spaCy"], rows)
+                                                "peak RSS GB (all procs)", "peak PSS GB (all procs)", "wall / plain spaCy"], rows)
     print_table("Incremental: 10 articles added to the analysed store",
-                ["store", "added", "wall s", "CPU s", "wall s/article", "CPU s/article", "peak RSS GB",
+                ["store", "added", "wall s", "CPU s", "wall s/article", "CPU s/article", "peak RSS GB", "peak PSS GB",
                  "stories", "analyze said"], inc)
     if len(inc) > 1:
         print(f"\nratio of s/added article, {inc[-1][0]} vs {inc[0][0]}: {inc[-1][4] / inc[0][4]:.2f}x")

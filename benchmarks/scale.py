@@ -207,7 +207,7 @@ def _analyze_run(work: Path, template: Path, name: str, flags: list[str]) -> dic
     phases = json.loads(out.read_text())
     size = sum(Path(f"{db}{s}").stat().st_size for s in ("", "-wal") if Path(f"{db}{s}").exists())
     print(f"{name}: {wall:.0f} s wall, {cpu_all:.0f} CPU s; {said.strip()[-160:]}")
-    return {"name": name, "wall": wall, "cpu": cpu_all, "peak_tree": peak, "phases": phases,
+    return {"name": name, "wall": wall, "cpu": cpu_all, "peak_tree": peak[0], "phases": phases,
             "store_bytes": size, "load": (load0, os.getloadavg()[0])}
 
 
