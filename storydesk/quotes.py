@@ -24,11 +24,12 @@ from __future__ import annotations
 import bisect
 import difflib
 import functools
+import itertools
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from . import nlp as nlpmod
+from . import nlp as nlpmod, work
 from .entities import person_nouns, title_gender
 from .pipeline import stage
 from .records import Entity, Flag, Quote, QuoteMatch, Speaker, content_id
@@ -174,7 +175,13 @@ class _Ctx:
     subjects: list[tuple[int, Speaker]] = field(default_factory=list)  # people as sentence subjects, in order
 
     def inside_quote(self, pos: int) -> bool:
-        return any(q.start <= pos < q.end for q in self.quotes)
+        # Called for most tokens: bisect over the starts, with the furthest end reached so far.
+        reach = getattr(self, "_reach", None)
+        if reach is None:
+            spans = sorted((q.start, q.end) for q in self.quotes)
+            reach = self._reach = ([s for s, _ in spans], list(itertools.accumulate((e for _, e in spans), max)))
+        i = bisect.bisect_right(reach[0], pos) - 1
+        return i >= 0 and reach[1][i] > pos
 
     def mention_at(self, start: int, end: int) -> tuple[int, int, str, str] | None:
         i = bisect.bisect_right(self.mentions, (end, 10**9)) - 1
@@ -480,9 +487,11 @@ def _clause_end(text: str, start: int, limit: int) -> int:
 
 
 # -- quotes of one article --------------------------------------------------
-def article_quotes(article, doc, entities: list[Entity]) -> list[Quote]:
-    """Direct, partial and indirect quotes of one article with speakers and flags."""
-    mentions, names, genders = _entity_index(article.id, entities)
+def article_quotes(article, doc, entities: list[Entity], index=None) -> list[Quote]:
+    """Direct, partial and indirect quotes of one article with speakers and flags (``index``:
+    the article's entries of :func:`entity_indexes`, when already made)."""
+    mentions, names, genders = index or entity_indexes(entities).get(article.id, ([], {}, {}))
+    names, genders = dict(names), dict(genders)
     ctx = _Ctx(article, doc, quote_spans(article.text), mentions, names, genders,
                paragraph_spans(article.text) or [(0, len(article.text))])
     ctx.subjects = _person_subjects(ctx)
@@ -514,19 +523,25 @@ def article_quotes(article, doc, entities: list[Entity]) -> list[Quote]:
     return found
 
 
-def _entity_index(article_id: str, entities: list[Entity]):
-    mentions, names, genders = [], {}, {}
+def entity_indexes(entities: list[Entity]) -> dict[str, tuple[list, dict, dict]]:
+    """Per article: its entity mentions ``(start, end, entity id, type)`` in order, and the names
+    and genders of the entities it mentions (all that :func:`article_quotes` looks up)."""
+    out: dict[str, tuple[list, dict, dict]] = {}
     for e in entities:
-        names[e.id] = e.name
+        gender = None
         for role in e.roles:
             g = title_gender(role.split()[-1]) if role.split() else None
             if g in ("male", "female"):
-                genders[e.id] = g
+                gender = g
         for m in e.mentions:
-            if m.article_id == article_id:
-                mentions.append((m.span[0], m.span[1], e.id, e.type))
-    mentions.sort()
-    return mentions, names, genders
+            mentions, names, genders = out.setdefault(m.article_id, ([], {}, {}))
+            mentions.append((m.span[0], m.span[1], e.id, e.type))
+            names[e.id] = e.name
+            if gender:
+                genders[e.id] = gender
+    for mentions, _, _ in out.values():
+        mentions.sort()
+    return out
 
 
 def _kind(text: str, q: QuoteSpan, att: _Attribution, ctx: _Ctx) -> str:
@@ -1063,16 +1078,22 @@ def _check_narration(info: _QInfo, cands: list[_Narration], best_quote_score: fl
 
 
 # -- stage ---------------------------------------------------------------------
+QUOTES = work.Fact("quotes", "1", Quote)
+
+
 def extract(analysis) -> list[Quote]:
     """Quotes of every article, linked across the articles of each story."""
     docs = nlpmod.docs_for(analysis)
-    entities = analysis.get("entities")
+    indexes = entity_indexes(analysis.get("entities"))
     quotes: list[Quote] = []
     narration: dict[str, list[_Narration]] = {}
     for article in analysis.articles:
         doc = docs[article.id]
+        index = indexes.get(article.id, ([], {}, {}))
         try:
-            qs = article_quotes(article, doc, entities)
+            # Kept between runs under what the quotes depend on: the article and its entity index.
+            qs = work.kept(QUOTES, (*work.article_parts(article), work.text_digest(repr(index))),
+                           lambda: article_quotes(article, doc, [], index))
             narration[article.id] = narration_sentences(article, doc, qs)
         except Exception as exc:  # a bad article must not stop the batch
             analysis.fail(exc, article.id)
