@@ -305,3 +305,31 @@ def test_undated_articles_join_only_recently_active_stories():
     assert index.assigned[again.id] != index.assigned[first.id]
     index = cluster_articles([first] + others + [again], cfg=ClusterConfig(undated_window=50))
     assert index.assigned[again.id] == index.assigned[first.id]
+
+
+# -- meaning beside words ------------------------------------------------------------
+def test_article_embedding_is_the_same_read_from_the_store_or_encoded(store):
+    # The stored vectors are float16; an article's embedding passes through float16 either
+    # way, so a run reading the per-article work equals a run that encoded everything.
+    from storydesk.stories import article_vectors
+    arts = interleaved()
+    encoded, fresh = article_vectors(arts)
+    assert fresh and all(v is not None and abs(float(v @ v) - 1) < 1e-2 for v in encoded)
+    store.put_vectors(fresh)
+    read, missing = article_vectors(arts, store=store)
+    assert missing == {}
+    assert all((a == b).all() for a, b in zip(encoded, read))
+    french = make("Séisme", "Un séisme a frappé Velmora mardi.", language="fr")
+    assert article_vectors([french])[0] == [None]  # judged on words alone
+
+
+def test_index_of_another_version_forgets_the_stories_it_made(store):
+    from storydesk.stories import STATE_NAME
+    arts = interleaved()
+    for a in arts:
+        store.add_article(a)
+    first = refresh_stories(store)
+    store.put_records("stories", [Story(id="s-stale", label="old", article_ids=[arts[0].id])], story_id="s-stale")
+    store.put_state(STATE_NAME, zlib.compress(json.dumps({"version": 2, "stories": []}).encode()))
+    again = refresh_stories(store)
+    assert {s.id for s in store.get_records("stories", Story)} == {s.id for s in again} == {s.id for s in first}
