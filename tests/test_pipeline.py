@@ -188,14 +188,18 @@ def test_a_story_rerun_computes_only_the_new_articles_facts(scratch, tmp_path, m
                             seen[_k].append(_t(*a)) or _r(*a, **kw))
     _forget_in_process_caches()
     with SQLiteStore(str(copy)) as store:
-        extra = Article(id=Article.make_id(NEW_TEXT, "Fjordline Courier"), source=Source("text"), text=NEW_TEXT,
-                        title="Second dam inspected", outlet="Fjordline Courier", language="en")
+        # A later version of a story's first article: it joins that story.
+        story = max(store.get_records("stories", Story), key=lambda s: len(s.article_ids))
+        first = store.get_article(story.article_ids[0])
+        text = first.text + "\n\nThe board said it would publish the inspection report next week."
+        extra = Article(id=Article.make_id(text, "Fjordline Courier"), source=Source("text"), text=text,
+                        title=first.title, outlet="Fjordline Courier", language="en")
         store.add_article(extra)
         report = engine.run(store, jobs=1, progress=False)
-        story = next(s for s in store.get_records("stories", Story) if extra.id in s.article_ids)
-        assert report.stories_run == 1 and len(story.article_ids) > 1
-    assert seen["mentions"] == [NEW_TEXT] and seen["figures"] == [NEW_TEXT]
-    assert seen["timex"] and set(seen["timex"]) == {NEW_TEXT}
+        joined = next(s for s in store.get_records("stories", Story) if extra.id in s.article_ids)
+        assert report.stories_run == 1 and joined.id == story.id
+    assert seen["mentions"] == [text] and seen["figures"] == [text]
+    assert seen["timex"] and set(seen["timex"]) == {text}
 
 
 NEW_TEXT = ("Engineers inspected the second dam above Kvarn on Thursday after the flood, the regional "
