@@ -42,17 +42,18 @@ from storydesk.text import normalise  # noqa: E402
 SEED_FACTS = [
     ("junta asked Wagner for help", [("Wagner",), ("help", "request")], 2),   # 001/004, 002
     ("ECOWAS deadline to reinstate Bazoum", [("deadline", "ultimatum")], 3),  # 000, 001/004, 003
-    ("threat of military intervention", [("interven", "force"), ("ECOWAS", "bloc")], 4),  # 000, 001/004, 002, 003
+    ("threat of military intervention", [("interven", "force"), ("ECOWAS", "bloc"), ("threat", "warn", "will")],
+     4),  # 000, 001/004, 002, 003
 ]
 
 
-def _groups(articles, stories, cache):
+def _groups(articles, stories, cache, with_sources: bool = False):
     from storydesk.embed import embed
     reuse, source_groups, _ = find_provenance(articles, stories, None, cache)
     out = []
     for s in stories:
         out += group_statements(s, articles, source_groups, embed=lambda t: embed(t, cache))
-    return out
+    return (out, source_groups) if with_sources else out
 
 
 def _cited(by_id, c) -> str:
@@ -165,14 +166,15 @@ def seeds(show: bool) -> None:
         arts.append(Article(id=f.name[:3], source=Source("txt", path=f.name), text=text, language="en"))
     stories = cluster_articles(arts).records()
     by_id = {a.id: a for a in arts}
-    groups = _groups(arts, stories, {})
+    groups, sources = _groups(arts, stories, {}, with_sources=True)
+    origin = {a: g.origin_id for g in sources for a in g.article_ids}
     rows = []
     for name, words, truth in SEED_FACTS:
-        best = max((g for g in groups if any(_states(_cited(by_id, c), words) for c in g.citations)),
-                   key=lambda g: g.independent_support, default=None)
-        support = best.independent_support if best else 1
-        where = ", ".join(sorted({c.article_id for c in best.citations})) if best else "-"
-        rows.append([name, support, truth, where])
+        # A group counts for the fact only through its members that state it (a sentence may
+        # state two facts and be grouped for the other one).
+        stating = [[c.article_id for c in g.citations if _states(_cited(by_id, c), words)] for g in groups]
+        best = max(stating, key=lambda ids: len({origin.get(a, a) for a in ids}), default=[])
+        rows.append([name, max(1, len({origin.get(a, a) for a in best})), truth, ", ".join(sorted(best)) or "-"])
     print_table(f"Seeds: {len(groups)} statement groups; core facts (best group's independent support)",
                 ["fact", "support", "truth", "articles"], rows)
     if show:
