@@ -323,10 +323,8 @@ def _names_differ(a: str, b: str, vocab: dict) -> Optional[tuple[str, str]]:
 def agreeing_support(group: StatementGroup, citation: Citation, origin_of: Callable[[str], str]) -> int:
     """Independent sources of ``group`` that say what ``citation`` says: its source groups less
     those whose sentence contradicts it (``origin_of``: article id -> source-group id)."""
-    mine = origin_of(citation.article_id)
-    disputed = {origin_of(x.b.article_id) if origin_of(x.a.article_id) == mine else origin_of(x.a.article_id)
-                for x in group.contradictions if mine in (origin_of(x.a.article_id), origin_of(x.b.article_id))}
-    return len({origin_of(c.article_id) for c in group.citations} - disputed)
+    members = agreeing_members(group, citation, origin_of)
+    return len({origin_of(c.article_id) for c in members} | {origin_of(citation.article_id)})
 
 
 def support_index(groups: Sequence[StatementGroup]) -> dict[tuple[str, int, int], int]:
@@ -384,3 +382,11 @@ def _load_verdicts(blob: Optional[bytes]) -> dict[tuple[str, str], float]:
 
 def _dump_verdicts(verdicts: dict[tuple[str, str], float]) -> bytes:
     return json.dumps(sorted([a, b, p] for (a, b), p in verdicts.items())).encode("utf-8")
+
+
+def agreeing_members(group: StatementGroup, citation: Citation, origin_of: Callable[[str], str]) -> list[Citation]:
+    """The members of ``group`` (other articles) that no contradiction opposes to ``citation``."""
+    mine = origin_of(citation.article_id)
+    against = {origin_of(x.b.article_id) if origin_of(x.a.article_id) == mine else origin_of(x.a.article_id)
+               for x in group.contradictions if mine in (origin_of(x.a.article_id), origin_of(x.b.article_id))}
+    return [c for c in group.citations if c.article_id != citation.article_id and origin_of(c.article_id) not in against]
