@@ -411,6 +411,15 @@ def main() -> int:
     for c in GT["conflicts"] + GT["not_conflicts"]:
         for v in c["values"]:
             in_body(v["article"], v["text"], f"conflict ({c.get('quantity') or c.get('why')})")
+    for g in GT.get("statement_groups", []):
+        for v in g["sentences"]:
+            in_body(v["article"], v["text"], f"statement group ({g['about']})")
+    for c in GT.get("contradictions_in_words", []):
+        for v in c["sentences"]:
+            in_body(v["article"], v["text"], f"contradiction in words ({c['kind']})")
+    for pair in GT.get("statement_pairs_not_same", []):
+        for v in pair["sentences"]:
+            in_body(v["article"], v["text"], "statement pair not the same")
     for e in GT["timeline"]:
         for v in e["evidence"]:
             in_body(v["article"], v["text"], f"timeline {e['date']}")

@@ -7,7 +7,10 @@ first). It cites that span and every span elsewhere that states the same thing
 by several *independent* sources (source groups, not articles) rank higher;
 MMR keeps the selection free of repeats. Similarity is TF-IDF over stemmed
 content words, so the result is fast and deterministic; sentence embeddings
-can be passed in for ranking, citations always stay lexical.
+can be passed in for ranking. Statement groups (:mod:`storydesk.statements`: sentences of
+other articles that say the same thing in their own words) add their agreeing members to a
+sentence's citations and support, so a fact four outlets word differently is not "single
+source"; a member that contradicts the sentence is neither cited nor counted.
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from scipy import sparse
 
 from .errors import PipelineError
 from .pipeline import stage
-from .records import Article, Citation, Flag, SourceGroup, SummarySentence, is_english
+from .records import Article, Citation, Flag, SourceGroup, StatementGroup, SummarySentence, is_english
 from .text import alternation, load_data, normalise, paragraph_spans, sentence_spans, words
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -30,6 +33,7 @@ Embed = Callable[[list[str]], np.ndarray]
 MIN_WORDS = 6  # shorter units are captions, bylines or fragments
 MAX_WORDS = 70  # longer units are run-ons or badly split text
 SUPPORT_CONTAINMENT = 0.8  # share of a statement's content words another span must hold to state it
+SAME_SENTENCE = 0.8  # share of both lengths a unit and a statement group's sentence overlap to be one
 REDUNDANT = 0.6  # cosine above which a candidate repeats a chosen sentence
 REDUNDANT_EMBEDDED = 0.9  # the same with sentence embeddings, whose cosines run higher (tuned on NeuS 0-99)
 SAME_ORIGIN = 0.3  # cosine above which an origin's sentence and its rewrite's tell the same thing (one is kept)
@@ -358,7 +362,8 @@ def published_after(article: Article, since: str) -> Optional[bool]:
 # --------------------------------------------------------------------------- summary
 def summarize(articles: list[Article], *, budget_words: int = 150,
               independent_groups: Optional[dict[str, str]] = None, since: Optional[str] = None,
-              embed: Optional[Embed] = None) -> list[SummarySentence]:
+              embed: Optional[Embed] = None,
+              statements: Optional[list[StatementGroup]] = None) -> list[SummarySentence]:
     """Summarise one story's articles within ``budget_words``, citing every sentence.
 
     Args:
@@ -370,7 +375,9 @@ def summarize(articles: list[Article], *, budget_words: int = 150,
         since: ISO date or datetime; when given, summarise only what articles
             published after it add to what earlier (or undated) articles said.
         embed: optional ``texts -> L2-normalised vectors`` used for ranking
-            and redundancy; citations stay lexical.
+            and redundancy.
+        statements: the story's statement groups; a sentence that is one of a group's
+            members also cites (and counts) the group's members that agree with it.
 
     Returns:
         Summary sentences, most important first, each an exact article span
@@ -392,7 +399,36 @@ def summarize(articles: list[Article], *, budget_words: int = 150,
     stmts = _statements(u for a in articles for u in units[a.id])
     if not stmts:
         return []
-    return _select(stmts, budget_words, new_ids, embed, {a.id: a.language for a in articles})
+    group_of = lambda aid: str(groups.get(aid, "article:" + aid))  # noqa: E731
+    said, one = _said_alike(stmts, statements or [], group_of, {a.id for a in articles})
+    return _select(stmts, budget_words, new_ids, embed, {a.id: a.language for a in articles}, said, one)
+
+
+def _said_alike(stmts: list[_Statement], statements: list[StatementGroup], group_of: Callable[[str], str],
+                present: set[str]) -> tuple[dict[int, list[_Unit]], dict[int, set[str]]]:
+    """For each statement that is a statement group's member, the other members that agree
+    with it (as units of their articles, their source group set), and the groups it is in."""
+    from .statements import agreeing_members
+    where: dict[str, list[tuple[tuple[int, int], StatementGroup, Citation]]] = {}
+    for g in statements:
+        for c in g.citations:
+            where.setdefault(c.article_id, []).append((c.span, g, c))
+    out: dict[int, list[_Unit]] = {}
+    member: dict[int, set[str]] = {}
+    for i, st in enumerate(stmts):
+        for u in st.units:
+            for span, g, c in where.get(u.article_id, []):
+                if _same_span(u.span, span):
+                    member.setdefault(i, set()).add(g.id)
+                    out.setdefault(i, []).extend(
+                        _Unit(m.article_id, m.span, "", 0, group_of(m.article_id), eligible=False)
+                        for m in agreeing_members(g, c, group_of) if m.article_id in present)
+    return out, member
+
+
+def _same_span(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    shared = min(a[1], b[1]) - max(a[0], b[0])
+    return shared > 0 and shared >= SAME_SENTENCE * max(a[1] - a[0], b[1] - b[0])
 
 
 def _statements(units: Iterable[_Unit]) -> list[_Statement]:
@@ -409,7 +445,9 @@ def _statements(units: Iterable[_Unit]) -> list[_Statement]:
 
 
 def _select(stmts: list[_Statement], budget: int, new_ids: Optional[set[str]], embed: Optional[Embed],
-            languages: dict[str, str]) -> list[SummarySentence]:
+            languages: dict[str, str], said: Optional[dict[int, list[_Unit]]] = None,
+            one: Optional[dict[int, set[str]]] = None) -> list[SummarySentence]:
+    said, one = said or {}, one or {}
     tfidf, binary = _matrices(stmts)
     is_new = np.array([new_ids is None or all(u.article_id in new_ids for u in s.units) for s in stmts])
     candidates = np.array([s.eligible and bool(s.tokens) for s in stmts]) & is_new & _english(stmts, languages)
@@ -430,12 +468,13 @@ def _select(stmts: list[_Statement], budget: int, new_ids: Optional[set[str]], e
     echo = _echoes(pool, stmts, tfidf)
     agree = _agreement(pool, stmts, tfidf)
     score = {i: WEIGHTS["centrality"] * centrality[i] + WEIGHTS["agreement"] * agree[i]
-             + WEIGHTS["support"] * math.log(len(_support_groups(i, support, stmts))) / math.log(3)
+             + WEIGHTS["support"] * math.log(len(_support_groups(i, support, stmts)
+                                                  | {u.group for u in said.get(i, [])})) / math.log(3)
              + WEIGHTS["echo"] * math.log(1 + echo[i]) / math.log(3)
              + WEIGHTS["position"] * position[i] for i in pool}
     chosen = _mmr(pool, score, vectors, stmts, budget, REDUNDANT if embed is None else REDUNDANT_EMBEDDED,
-                  SAME_ORIGIN if embed is None else SAME_ORIGIN_EMBEDDED)
-    return [_sentence(stmts[i], [stmts[j] for j in support[i]]) for i in chosen]
+                  SAME_ORIGIN if embed is None else SAME_ORIGIN_EMBEDDED, one)
+    return [_sentence(stmts[i], [stmts[j] for j in support[i]], said.get(i, [])) for i in chosen]
 
 
 def _pool(order: np.ndarray, candidates: np.ndarray, stmts: list[_Statement]) -> list[int]:
@@ -550,13 +589,15 @@ def _support(pool: list[int], stmts: list[_Statement], binary: sparse.csr_matrix
 
 
 def _mmr(pool: list[int], score: dict[int, float], vectors, stmts: list[_Statement], budget: int,
-         redundant: float, same_origin: float = 1.0) -> list[int]:
+         redundant: float, same_origin: float = 1.0, one: Optional[dict[int, set[str]]] = None) -> list[int]:
     """Greedy maximal marginal relevance within the word budget.
 
     Two articles of one source group (an origin and its copies or rewrites) are one source: a
     sentence close to one already chosen from another article of its group is its rewrite, and
-    is left out even below the general redundancy threshold.
+    is left out even below the general redundancy threshold. Two sentences of one statement
+    group (``one``: statement index -> its groups) say one thing: only one is chosen.
     """
+    one = one or {}
     chosen: list[int] = []
     used = 0
     remaining = sorted(pool, key=lambda i: -score[i])
@@ -573,7 +614,7 @@ def _mmr(pool: list[int], score: dict[int, float], vectors, stmts: list[_Stateme
             if any(sims[at[i], at[c]] >= same_origin and _rewrite_of(stmts[c], stmts[i]) for c in chosen):
                 continue
             if redundancy >= redundant or any(_said(stmts[c], stmts[i]) or _said(stmts[i], stmts[c])
-                                              for c in chosen):
+                                              or one.get(i, set()) & one.get(c, set()) for c in chosen):
                 continue
             value = MMR_LAMBDA * score[i] - (1 - MMR_LAMBDA) * redundancy
             if value > best_value:
@@ -597,11 +638,12 @@ def _said(chosen: _Statement, candidate: _Statement) -> bool:
     return len(chosen.tokens & candidate.tokens) >= SUPPORT_CONTAINMENT * len(candidate.tokens)
 
 
-def _sentence(stmt: _Statement, supporters: list[_Statement]) -> SummarySentence:
-    """The statement as a summary sentence citing one span per article that states it."""
+def _sentence(stmt: _Statement, supporters: list[_Statement], alike: Iterable[_Unit] = ()) -> SummarySentence:
+    """The statement as a summary sentence citing one span per article that states it (in
+    its words, or in its own words: ``alike``, from the statement groups)."""
     lead = next(u for u in stmt.units if u.eligible)
     cited: dict[str, _Unit] = {lead.article_id: lead}
-    for u in stmt.units + [u for s in supporters for u in s.units]:
+    for u in stmt.units + [u for s in supporters for u in s.units] + list(alike):
         cited.setdefault(u.article_id, u)
     citations = [Citation(u.article_id, u.span) for u in cited.values()]
     groups = {u.group for u in cited.values()}
@@ -614,15 +656,18 @@ def _sentence(stmt: _Statement, supporters: list[_Statement]) -> SummarySentence
 
 
 # --------------------------------------------------------------------------- stage
-@stage("summary", needs=("stories",), wants=("source_groups",), adds={"summary": SummarySentence})
+@stage("summary", needs=("stories",), wants=("source_groups", "statements"), adds={"summary": SummarySentence},
+       version="2")
 def summary_stage(analysis) -> dict[str, list[SummarySentence]]:
     """Summarise the story (or all articles as one story when no story is given)."""
     source_groups: list[SourceGroup] = analysis.want("source_groups")
+    statements: list[StatementGroup] = analysis.want("statements")
     groups = {aid: f"{g.story_id}/{g.origin_id}" for g in source_groups for aid in g.article_ids}
     options = analysis.options
     out: list[SummarySentence] = []
     for ids in analysis.groups():
         arts = [analysis.article(i) for i in ids]
         out.extend(summarize(arts, budget_words=int(options.get("summary_words", 150)),
-                             independent_groups=groups or None, since=options.get("since")))
+                             independent_groups=groups or None, since=options.get("since"),
+                             statements=statements))
     return {"summary": out}

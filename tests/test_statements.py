@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from storydesk.records import Article, Source, SourceGroup, StatementGroup, Story
-from storydesk.statements import disagreement, group_statements, support_index, support_of
+from storydesk.statements import agreeing_support, disagreement, group_statements, support_index, support_of
 from storydesk.text import words
 
 VOCAB: dict[str, int] = {}
@@ -83,3 +83,44 @@ def test_empty_and_non_english_do_not_crash():
     arts = [art("e", ""), Article(id="f", source=Source("txt"), text="Le barrage a cédé mardi soir à Lorrin.",
                                   language="fr")]
     assert group_statements(story, arts, [], embed=bag_embed) == []
+
+
+def test_changed_figure_counts_the_same_thing_and_quoted_speaker_is_an_actor():
+    assert disagreement("At least nine people were confirmed dead, and dozens more were reported missing.",
+                        "At least nine people have died, and more than 60 are missing.") == ("figure", "dozens / 60")
+    # The same figure for one thing and another figure for something else agree.
+    assert disagreement("Nine people died and 31 homes were lost in the valley overnight.",
+                        "Nine people died in the valley overnight, officials said.") is None
+    assert disagreement('"The water came faster than predicted," Farid Qassemi told reporters in Lorrin.',
+                        "\u201cThe water came faster than predicted,\u201d Remek said.") == (
+        "actor", "Farid Qassemi / Remek")
+
+
+def test_negation_must_negate_what_the_other_states():
+    assert disagreement("Residents of Aubren were told to move to higher ground as a precaution.",
+                        "Residents of Aubren were never told to move to higher ground, the council said.")[0] == "negation"
+    # 'not located' and 'unaccounted for' say the same thing.
+    assert disagreement("More than 40 people remain unaccounted for in the valley.",
+                        "More than 40 people have still not been located in the valley.") is None
+
+
+def test_different_quotations_and_two_sentences_of_one_article_do_not_group():
+    arts = [art("q1", 'The spokesperson said "Wagner is a predatory and opportunistic force" about the junta. '
+                      "The dam was built in 1974 on the river."),
+            art("q2", 'The spokesperson said "Wagner is a recipe for chaos and nothing more" about the junta. '
+                      "The dam was built in 1974 on the river. The dam was built in 1974 on the river too.")]
+    story = Story(id="s3", label="x", article_ids=["q1", "q2"])
+    groups = group_statements(story, arts, [], embed=bag_embed, judge=lambda pairs: np.ones(len(pairs)))
+    assert not any("spokesperson" in g.text for g in groups)
+    built = [g for g in groups if "1974" in g.text]
+    assert len(built) == 1 and sorted(c.article_id for c in built[0].citations) == ["q1", "q2"]
+
+
+def test_judge_vetoes_a_link_and_support_leaves_out_contradicting_sources():
+    independent = [SourceGroup("s1", x, [x]) for x in "abc"]
+    no = group_statements(STORY, ARTS, independent, embed=bag_embed, judge=lambda pairs: np.zeros(len(pairs)))
+    assert all(len({c.article_id for c in g.citations}) < 3 for g in no if "Rescuers" in g.text)
+    groups = group_statements(STORY, ARTS, independent, embed=bag_embed)
+    search = next(g for g in groups if "Rescuers" in g.text)
+    a = next(c for c in search.citations if c.article_id == "a")
+    assert agreeing_support(search, a, lambda x: x) == search.independent_support - 1

@@ -325,3 +325,22 @@ def test_an_origin_and_its_rewrite_give_one_sentence_not_two():
     loose = summarize([origin, rewrite, other], budget_words=150,
                       independent_groups={origin.id: "g1", rewrite.id: "g3", other.id: "g2"})
     assert len([s for s in loose if "villages" in s.text]) == 2
+
+
+def test_statement_groups_cite_agreeing_sources_in_their_own_words():
+    from storydesk.records import Citation, Contradiction, StatementGroup
+    arts = [Article(id=x, source=Source(format="txt"), text=t, language="en") for x, t in (
+        ("a", "The Brezna authority opened the spillway gates on Sunday to lower the reservoir."),
+        ("b", "Engineers released water from the Brezna reservoir through its outlets at the weekend."),
+        ("c", "The Brezna authority opened the spillway gates on Monday to lower the reservoir."))]
+    spans = {a.id: (0, len(a.text)) for a in arts}
+    cites = [Citation(x, spans[x]) for x in "abc"]
+    group = StatementGroup("t1", "s", arts[0].text, cites, 3,
+                           [Contradiction("date", "sunday / monday", cites[0], cites[2])])
+    plain = summarize(arts[:2], budget_words=20, independent_groups={x: x for x in "ab"})
+    assert all(any(f.kind == "single_source" for f in s.flags) for s in plain)
+    out = summarize(arts, budget_words=20, independent_groups={x: x for x in "abc"}, statements=[group])
+    lead = next(s for s in out if s.text == arts[0].text)
+    assert {c.article_id for c in lead.citations} == {"a", "b"}  # c says Monday: neither cited nor counted
+    assert not any(f.kind == "single_source" for f in lead.flags)
+    assert len(out) == 1  # b is the same statement: not chosen again
