@@ -308,7 +308,7 @@ def _matrices(stmts: list[_Statement]) -> tuple[sparse.csr_matrix, sparse.csr_ma
     vocab: dict[str, int] = {}
     rows, cols = [], []
     for i, s in enumerate(stmts):
-        for tok in s.tokens:
+        for tok in sorted(s.tokens):  # a set: its order changes with the hash seed, and float sums with it
             rows.append(i)
             cols.append(vocab.setdefault(tok, len(vocab)))
     shape = (len(stmts), max(1, len(vocab)))
