@@ -902,6 +902,7 @@ def _unique(items: Iterable[str]) -> list[str]:
 
 # -- stage ---------------------------------------------------------------------
 MENTIONS = work.Fact("mentions", "1", _Cand)
+DESCRIPTORS = work.Fact("descriptors", "1", _Cand)
 
 
 def extract(analysis) -> list[Entity]:
@@ -949,7 +950,7 @@ def _link_descriptors(analysis, docs, per_article: dict[str, list[_Local]]) -> N
                 continue  # two names claim the same descriptor: leave it alone
             scope = members if one_story else _same_place(per_article, {o.article_id for o in owners}, members)
             for aid in scope:
-                _attach_descriptor(analysis.article(aid), docs[aid], word, owners[0], per_article[aid])
+                _attach_descriptor(analysis.article(aid), docs, word, owners[0], per_article[aid])
     for aid, locals_ in per_article.items():
         per_article[aid] = [lc for lc in locals_ if lc.cands]
 
@@ -966,8 +967,9 @@ def _same_place(per_article: dict[str, list[_Local]], declaring: set[str], membe
     return [aid for aid in members if aid in declaring or any(lc.key in main for lc in per_article.get(aid, []))]
 
 
-def _attach_descriptor(article, doc, word: str, owner: _Local, locals_: list[_Local]) -> None:
-    cands = _descriptor_mentions(article, doc, word)
+def _attach_descriptor(article, docs, word: str, owner: _Local, locals_: list[_Local]) -> None:
+    cands = work.kept(DESCRIPTORS, (*work.article_parts(article), word),
+                      lambda: _descriptor_mentions(article, docs[article.id], word))
     if not cands:
         return
     local = next((lc for lc in locals_ if lc.key == owner.key), None)

@@ -74,6 +74,8 @@ def docs_for(analysis, articles: Iterable | None = None) -> dict[str, Any]:
         docs = parse([capped(a.text) for a in todo], analysis.options.get("n_process"))
         for article, doc in zip(todo, docs):
             cache[article.id] = doc
+    if all(a.id in cache for a in articles) and len(articles) == len(analysis.articles):
+        return cache  # stored Docs stay unread until a stage uses one (work.StoredDocs)
     return {a.id: cache[a.id] for a in articles}
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from . import nlp as nlpmod, work
 from .entities import person_nouns, title_gender
 from .pipeline import stage
-from .records import Entity, Flag, Quote, QuoteMatch, Speaker, content_id
+from .records import Entity, Flag, Quote, QuoteMatch, Record, Speaker, content_id
 from .text import load_data, paragraph_spans, words
 
 MAX_QUOTE_CHARS = 1500  # a longer "quote" is cut at a sentence end and flagged
@@ -955,7 +955,7 @@ def _similarity(a: _QInfo, b: _QInfo) -> tuple[float, int]:
 
 
 @dataclass
-class _Narration:
+class _Narration(Record):
     article_id: str
     span: tuple[int, int]
     text: str
@@ -1079,6 +1079,7 @@ def _check_narration(info: _QInfo, cands: list[_Narration], best_quote_score: fl
 
 # -- stage ---------------------------------------------------------------------
 QUOTES = work.Fact("quotes", "1", Quote)
+NARRATION = work.Fact("narration", "1", _Narration)
 
 
 def extract(analysis) -> list[Quote]:
@@ -1088,13 +1089,14 @@ def extract(analysis) -> list[Quote]:
     quotes: list[Quote] = []
     narration: dict[str, list[_Narration]] = {}
     for article in analysis.articles:
-        doc = docs[article.id]
         index = indexes.get(article.id, ([], {}, {}))
         try:
-            # Kept between runs under what the quotes depend on: the article and its entity index.
+            # Kept between runs under what they depend on: the article, its entity index, its quotes.
             qs = work.kept(QUOTES, (*work.article_parts(article), work.text_digest(repr(index))),
-                           lambda: article_quotes(article, doc, [], index))
-            narration[article.id] = narration_sentences(article, doc, qs)
+                           lambda: article_quotes(article, docs[article.id], [], index))
+            narration[article.id] = work.kept(
+                NARRATION, (*work.article_parts(article), work.text_digest(repr([q.to_dict() for q in qs]))),
+                lambda: narration_sentences(article, docs[article.id], qs))
         except Exception as exc:  # a bad article must not stop the batch
             analysis.fail(exc, article.id)
             qs = []

@@ -87,6 +87,8 @@ def _load(hint: Any, value: Any) -> Any:
         return Counter(value)
     if hint is frozenset or origin is frozenset:
         return frozenset(value)
+    if hint is set or origin is set:
+        return set(value)
     if hint is dt.date:
         return dt.date.fromisoformat(value)
     return value

@@ -216,17 +216,34 @@ def blank_vocab():
     return spacy.blank("en").vocab
 
 
+class StoredDocs(dict):
+    """A story's parsed Docs, each read from its stored bytes when first used: a story re-run
+    whose old articles' facts are kept (:func:`kept`) never reads those articles' Docs."""
+
+    def __init__(self, blobs: dict[str, Optional[bytes]]):
+        super().__init__()
+        self.blobs = blobs
+
+    def __contains__(self, article_id) -> bool:
+        return article_id in self.blobs or dict.__contains__(self, article_id)
+
+    def __missing__(self, article_id: str):
+        from spacy.tokens import Doc
+        if article_id not in self.blobs:
+            raise KeyError(article_id)
+        blob = self.blobs[article_id]
+        # None: the parse failed (an error is recorded): an empty Doc.
+        doc = Doc(blank_vocab()).from_bytes(blob) if blob is not None else Doc(blank_vocab(), words=[])
+        self[article_id] = doc
+        return doc
+
+
 def _load_docs(store, analysis) -> None:
-    from spacy.tokens import Doc
     from . import nlp
     stored = store.get_work([a.id for a in analysis.articles], "doc", version("doc"))
-    docs = analysis.cache.setdefault(nlp.CACHE_KEY, {})
-    for a in analysis.articles:
-        blob = stored.get(a.id)
-        if blob is not None:
-            docs[a.id] = Doc(blank_vocab()).from_bytes(blob)
-        elif a.id in stored:  # the parse failed (an error is recorded): an empty Doc
-            docs[a.id] = Doc(blank_vocab(), words=[])
+    docs = StoredDocs(stored)
+    docs.update(analysis.cache.get(nlp.CACHE_KEY, {}))
+    analysis.cache[nlp.CACHE_KEY] = docs
 
 
 def _load_vectors(store, analysis) -> None:
