@@ -2,15 +2,19 @@
 
 Reading every record kind for each request would cost seconds on a large store,
 so a :class:`Snapshot` (story rows, article -> story, the spans to mark in each
-article) is built once per store state and shared between requests. The state
-is cheap to check (article count, record count and last rowid, and a generation
-the server bumps after each background job). Nothing here writes to the store.
+article) is built once per store state and shared between requests. The state (article
+count, record count and last rowid, and a generation the server bumps after each
+background job) is counted again only when SQLite says another connection wrote
+(see :func:`store_state`). Nothing here writes to the store.
 """
 from __future__ import annotations
 
+import functools
 import json
+import sqlite3
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Optional
@@ -32,25 +36,45 @@ def bump_generation() -> None:
         _GENERATION["n"] += 1
 
 
-STATE_TTL = 1.0  # seconds a checked store state is trusted (counting 185k records costs 10 ms a page)
+STATE_TTL = 1.0  # seconds a counted state is trusted on PostgreSQL (counting 185k records costs 10 ms)
 _CHECKED: dict[str, tuple[float, tuple]] = {}
+_SEEN: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # SQLite store -> (data_version, state)
 
 
 def store_state(store) -> tuple:
-    """What the snapshot depends on. This server's own jobs bump the generation, so their writes
-    show at once; a write by another process (a shell's `storydesk analyze`) within STATE_TTL."""
-    now, generation = time.monotonic(), _GENERATION["n"]
+    """What the snapshot depends on: article and record counts and last rowids, and the generation
+    this server bumps after each of its jobs (their writes show at once).
+
+    On SQLite, ``PRAGMA data_version`` tells a connection, at no cost, whether another connection
+    (the job thread, a shell's `storydesk analyze`) committed since it last asked, so the counts are
+    taken again only after a write. PostgreSQL has no such counter: a counted state is trusted for
+    STATE_TTL seconds."""
+    generation = _GENERATION["n"]
+    if isinstance(store.db, sqlite3.Connection):
+        version = store.db.execute("PRAGMA data_version").fetchone()[0]
+        with _LOCK:
+            seen = _SEEN.get(store)
+        if seen and seen[0] == version and seen[1][-1] == generation:
+            return seen[1]
+        state = _counted(store, generation)
+        with _LOCK:
+            _SEEN[store] = (version, state)
+        return state
+    now = time.monotonic()
     with _LOCK:
         checked = _CHECKED.get(store.path)
     if checked and now - checked[0] < STATE_TTL and checked[1][-1] == generation:
         return checked[1]
-    db = store.db
-    arts = db.execute("SELECT count(*), max(seq) FROM articles").fetchone()
-    recs = db.execute("SELECT count(*), max(rowid) FROM records").fetchone()
-    state = (*arts, *recs, generation)
+    state = _counted(store, generation)
     with _LOCK:
         _CHECKED[store.path] = (now, state)
     return state
+
+
+def _counted(store, generation: int) -> tuple:
+    arts = store.db.execute("SELECT count(*), max(seq) FROM articles").fetchone()
+    recs = store.db.execute("SELECT count(*), max(rowid) FROM records").fetchone()
+    return (*arts, *recs, generation)
 
 
 @dataclass
@@ -91,6 +115,11 @@ class Snapshot:
     entities: dict[str, Entity]
     articles_meta: dict[str, dict]
     briefings: "OrderedDict[str, Briefing]" = field(default_factory=OrderedDict)
+
+    @functools.cached_property
+    def by_size(self) -> list[StoryRow]:
+        """Every story, largest first: sorted once per snapshot, not on every search page."""
+        return filter_stories(self.stories, sort="size")
 
     def briefing(self, store, story_id: str) -> Briefing:
         """The story's briefing (``build_briefing``, cached per snapshot)."""

@@ -265,7 +265,7 @@ def search_page(request: Request, q: str = "", story: str = "", outlet: str = ""
 def _story_choices(request: Request, chosen: str) -> list:
     """The largest stories for the story filter (a menu of thousands would cost more than the search);
     the chosen one is always there."""
-    rows = filter_stories(snapshot(store_of(request)).stories, sort="size")
+    rows = snapshot(store_of(request)).by_size
     return rows[:MAX_LISTED] + [r for r in rows[MAX_LISTED:] if chosen and r.id.startswith(chosen)][:1]
 
 
