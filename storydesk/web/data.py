@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import json
-import sqlite3
 import threading
 import time
 import weakref
@@ -22,6 +21,7 @@ from typing import Optional
 from .. import pipeline
 from ..briefing import build_briefing
 from ..records import Briefing
+from ..search import is_sqlite
 from ..render import parse_when
 
 _LOCK = threading.Lock()
@@ -50,7 +50,7 @@ def store_state(store) -> tuple:
     taken again only after a write. PostgreSQL has no such counter: a counted state is trusted for
     STATE_TTL seconds."""
     generation = _GENERATION["n"]
-    if isinstance(store.db, sqlite3.Connection):
+    if is_sqlite(store):
         version = store.db.execute("PRAGMA data_version").fetchone()[0]
         with _LOCK:
             seen = _SEEN.get(store)
@@ -149,9 +149,9 @@ def snapshot(store) -> Snapshot:
 
 def _build(store, state: tuple) -> Snapshot:
     """Typed records for the lists and the marks, read once per store state."""
+    flags = "json_extract(data, '$.flags')" if is_sqlite(store) else "(data::json -> 'flags')::text"
     meta = {row[0]: {"outlet": row[1], "published": row[2], "title": row[3], "flags": json.loads(row[4] or "[]")}
-            for row in store.db.execute("SELECT id, outlet, published, title, json_extract(data, '$.flags') "
-                                        "FROM articles ORDER BY seq")}
+            for row in store.db.execute(f"SELECT id, outlet, published, title, {flags} FROM articles ORDER BY seq")}
     kinds = set(Briefing.__dataclass_fields__) & (pipeline.known_kinds() - {"articles"})
     by_kind = {k: store.get_records(k, pipeline.record_class(k)) for k in kinds}
     stories = by_kind.get("stories", [])
