@@ -104,3 +104,17 @@ def test_serve_command_takes_a_postgresql_url(pg_site, monkeypatch):
     result = CliRunner().invoke(cli, ["serve", "--db", url, "--port", "0", "--watch-every", "off"])
     assert result.exit_code == 0, result.output
     assert started["app"].state.config.db == url and f"serving {url}" in result.output
+
+
+def test_a_dropped_connection_is_replaced_on_the_next_request(pg_site, pg_server):
+    """A PostgreSQL restart cuts every server thread's connection: at most the request that finds
+    it cut fails (in the error shape), the next ones open a new connection."""
+    _, _, url = pg_site
+    with make_client(url, watch_every=None) as c:  # one event loop: worker threads keep their stores
+        assert c.get("/api/v1/watch").status_code == 200  # a plain query each time, not a retried store call
+        pg_server.admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE datname = %s AND pid <> pg_backend_pid()", (url.rsplit("/", 1)[1],))
+        first = c.get("/api/v1/watch")
+        assert first.status_code == 200 or first.json()["error"]["code"] == "internal_error"
+        assert [c.get("/api/v1/watch").status_code for _ in range(3)] == [200, 200, 200]
+        c.app.state.jobs.stop()

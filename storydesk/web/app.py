@@ -58,6 +58,9 @@ class Stores(threading.local):
         self.store: Optional[SQLiteStore] = None
 
     def get(self) -> SQLiteStore:
+        if self.store is not None and getattr(self.store, "broken", False):  # PostgreSQL restarted
+            self.store.close()
+            self.store = None
         if self.store is None:
             self.store = open_store(self.db)
         return self.store
