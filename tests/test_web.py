@@ -392,3 +392,17 @@ def test_a_write_by_another_process_shows_on_the_next_request(tmp_path):
             assert c.get("/api/v1/stories").json()["total"] == stories["total"] - 1
         finally:
             data._counted = real
+
+
+def test_the_snapshot_is_out_of_the_collectors_sight(built):
+    """A full collection walking a large snapshot's records paused a request for half a second."""
+    import gc
+    from storydesk.store import SQLiteStore
+    from storydesk.web import data
+
+    with SQLiteStore(built[0]) as store:
+        snap = data.snapshot(store)
+        briefing = snap.briefing(store, snap.stories[0].id)
+        tracked = {id(o) for o in gc.get_objects()}
+        assert gc.get_freeze_count() > 0
+        assert not {id(snap), id(snap.stories[0]), id(briefing)} & tracked
