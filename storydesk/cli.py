@@ -215,10 +215,11 @@ def brief(story_id, db, fmt, output, since, each_dir, no_analyze, jobs, quiet) -
 
 def _add_capability_commands() -> None:
     from .commands.people import entities_cmd, quotes_cmd
-    from .commands.serve import search_cmd, serve_cmd, watch_cmd
+    from .commands.serve import search_cmd, serve_cmd, unwatch_cmd, watch_cmd
     from .commands.stories import provenance_cmd, stories_cmd
 
-    for command in (stories_cmd, provenance_cmd, entities_cmd, quotes_cmd, serve_cmd, search_cmd, watch_cmd):
+    for command in (stories_cmd, provenance_cmd, entities_cmd, quotes_cmd, serve_cmd, search_cmd, watch_cmd,
+                    unwatch_cmd):
         cli.add_command(command)
 
 

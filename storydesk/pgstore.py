@@ -77,6 +77,13 @@ class PGStore(SQLiteStore):
     def close(self) -> None:
         self.db.close()
 
+    @property
+    def broken(self) -> bool:
+        """True once the connection dropped and no retried call has replaced it yet (a plain
+        ``store.db.execute`` is not retried): a long-lived holder opens a new store instead."""
+        raw = self.db.raw
+        return raw is None or raw.closed or raw.broken
+
     def _retry(self, method, *args, **kwargs):
         if self._in_retry or self.db.in_transaction:  # inside a larger unit: that unit is replayed
             return method(*args, **kwargs)

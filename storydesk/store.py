@@ -417,6 +417,10 @@ def _check_path(path: str) -> None:
     """Name the --db mistakes SQLite would only report as a traceback or not at all."""
     if path == ":memory:" or path.startswith("file:"):
         return
+    from .pgstore import _masked, is_pg_url
+
+    if is_pg_url(path):  # SQLite would quietly make a folder named "postgresql:"
+        raise NotAStore(_masked(path), "it is a PostgreSQL URL", "open it with storydesk.store.open_store")
     p = Path(path)
     if p.is_dir():
         raise NotAStore(path, "it is a folder", "give --db a file name inside it, e.g. "

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Optional
 from urllib.parse import urlsplit
 
-from .errors import ConfigError, FetchError
+from .errors import ConfigError, FetchError, NotFound
 from .records import IngestReport, WatchOutcome
 from .store import SQLiteStore
 
@@ -64,6 +64,10 @@ class SourceState:
     last_error: Optional[str] = None
     added: int = 0
     seen: str = "{}"
+    stored: bool = False  # read from the store (a poll then only updates it: see Watcher._save)
+
+
+_COLUMNS = "source, kind, etag, last_modified, last_checked, last_status, last_error, added, seen"
 
 
 def source_kind(source: str) -> str:
@@ -77,9 +81,26 @@ def source_kind(source: str) -> str:
 
 def source_states(store) -> list[SourceState]:
     """Every watched source with when it was last checked and what failed."""
-    rows = store.db.execute("SELECT source, kind, etag, last_modified, last_checked, last_status, last_error, "
-                            "added, seen FROM watch_sources ORDER BY source").fetchall()
-    return [SourceState(*row) for row in rows]
+    rows = store.db.execute(f"SELECT {_COLUMNS} FROM watch_sources ORDER BY source").fetchall()
+    return [SourceState(*row, stored=True) for row in rows]
+
+
+def stop_watching(store, sources: Iterable[str]) -> list[SourceState]:
+    """Stop following ``sources``: they are polled no more; the articles they brought stay.
+
+    All or nothing: if one of them is not watched, a :class:`NotFound` names it (and what is
+    watched) and none is removed."""
+    wanted = list(dict.fromkeys(s.strip() for s in sources))
+    states = {s.source: s for s in source_states(store)}
+    unknown = [s for s in wanted if s not in states]
+    if unknown:
+        listed = ", ".join(sorted(states)[:5]) + (" ..." if len(states) > 5 else "")
+        raise NotFound(f"not watched: {', '.join(u[:200] for u in unknown)}; "
+                       + (f"watched: {listed}" if states else "no source is watched"))
+    with store.transaction():
+        for source in wanted:
+            store.db.execute("DELETE FROM watch_sources WHERE source=?", (source,))
+    return [states[s] for s in wanted]
 
 
 class Watcher:
@@ -125,19 +146,21 @@ class Watcher:
         return outcome
 
     def _state(self, source: str) -> SourceState:
-        row = self.store.db.execute("SELECT source, kind, etag, last_modified, last_checked, last_status, last_error, "
-                                    "added, seen FROM watch_sources WHERE source=?", (source,)).fetchone()
-        return SourceState(*row) if row else SourceState(source, source_kind(source))
+        row = self.store.db.execute(f"SELECT {_COLUMNS} FROM watch_sources WHERE source=?", (source,)).fetchone()
+        return SourceState(*row, stored=True) if row else SourceState(source, source_kind(source))
 
     def _save(self, state: SourceState, outcome: WatchOutcome) -> None:
         state.last_checked, state.last_status, state.last_error = outcome.checked_at, outcome.status, outcome.error
         state.added += len(outcome.added)
+        values = (state.kind, state.etag, state.last_modified, state.last_checked, state.last_status,
+                  state.last_error, state.added, state.seen, state.source)
         with self.store.transaction():
-            self.store.db.execute(
-                "INSERT OR REPLACE INTO watch_sources (source, kind, etag, last_modified, last_checked, last_status, "
-                "last_error, added, seen) VALUES (?,?,?,?,?,?,?,?,?)",
-                (state.source, state.kind, state.etag, state.last_modified, state.last_checked, state.last_status,
-                 state.last_error, state.added, state.seen))
+            if state.stored:  # stopped while this poll ran: it stays stopped
+                self.store.db.execute("UPDATE watch_sources SET kind=?, etag=?, last_modified=?, last_checked=?, "
+                                      "last_status=?, last_error=?, added=?, seen=? WHERE source=?", values)
+            else:
+                self.store.db.execute(f"INSERT OR REPLACE INTO watch_sources ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+                                      (state.source, *values[:-1]))
 
     # ----------------------------------------------------------------- URLs
     def _poll_url(self, state: SourceState) -> WatchOutcome:

@@ -267,5 +267,11 @@ def test_watch_a_feed_and_see_when_it_was_checked_and_what_failed(tmp_path, brow
         assert "HTTP 500" in rows["error"].find_element(By.CSS_SELECTOR, ".last-error").text
         _width(browser, 400)
         assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+        # Stop watching the failing source: the list comes back without it, the feed still watched.
+        _width(browser, 1400)
+        rows["error"].find_element(By.CSS_SELECTOR, "button.stop-watching").click()
+        WebDriverWait(browser, 15).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "tr.watched-source")) == 1)
+        left = browser.find_element(By.CSS_SELECTOR, "tr.watched-source .source").text
+        assert left.endswith("/feed.rss")
     finally:
         server.stop()

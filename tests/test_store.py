@@ -137,3 +137,12 @@ def _wait_for_articles(db: str, at_least: int, proc) -> int:
                 pass  # tables not created yet
         time.sleep(0.01)
     return -1
+
+
+def test_a_postgresql_url_is_not_taken_for_a_sqlite_file(tmp_path, monkeypatch):
+    from storydesk.errors import NotAStore
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(NotAStore, match=r"PostgreSQL URL.*open_store") as err:
+        SQLiteStore("postgresql://sd:s3cret@127.0.0.1:5432/news")
+    assert "s3cret" not in str(err.value)
+    assert list(tmp_path.iterdir()) == []  # no folder named "postgresql:" left behind

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("httpx")
-from storydesk.errors import ConfigError  # noqa: E402
+from storydesk.errors import ConfigError, NotFound  # noqa: E402
 from storydesk.store import SQLiteStore  # noqa: E402
-from storydesk.watch import Watcher, parse_every, source_states, watch  # noqa: E402
+from storydesk.watch import Watcher, parse_every, source_states, stop_watching, watch  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[1] / "examples" / "corpus"
 NEW_ITEM = """    <item>
@@ -213,3 +213,46 @@ def test_watch_cli_once(tmp_path, server):
                                       "--rate", "0", "--db", str(tmp_path / "cli.db")])
     assert result.exit_code == 0, result.output
     assert "new" in result.output and "HTTP 500" in result.output
+
+
+def test_stop_watching_is_all_or_nothing_and_keeps_the_articles(tmp_path, server):
+    site, base = server
+    with SQLiteStore(str(tmp_path / "s.db")) as store:
+        watcher = Watcher(store, min_interval=0.0, timeout=2)
+        watcher.poll([f"{base}/feed.rss", f"{base}/error"])
+        articles = store.article_count()
+        with pytest.raises(NotFound, match="not watched: .*/nothing; watched: .*/error"):
+            stop_watching(store, [f"{base}/feed.rss", f"{base}/nothing"])
+        assert len(source_states(store)) == 2  # nothing was removed
+        (stopped,) = stop_watching(store, [f" {base}/feed.rss "])
+        assert stopped.source == f"{base}/feed.rss" and stopped.added == 2
+        assert [s.source for s in source_states(store)] == [f"{base}/error"]
+        assert store.article_count() == articles == 2
+
+
+def test_a_source_stopped_during_its_poll_stays_stopped(tmp_path, server):
+    site, base = server
+    with SQLiteStore(str(tmp_path / "r.db")) as store:
+        watcher = Watcher(store, min_interval=0.0, timeout=2)
+        watcher.poll_one(f"{base}/feed.rss")
+        state = watcher._state(f"{base}/feed.rss")
+        stop_watching(store, [f"{base}/feed.rss"])  # the user stops it while a poll is under way
+        watcher._save(state, watcher._poll_url(state))
+        assert source_states(store) == []
+
+
+def test_unwatch_cli(tmp_path, server):
+    from click.testing import CliRunner
+    from storydesk.cli import cli
+    site, base = server
+    db = str(tmp_path / "u.db")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["watch", f"{base}/feed.rss", "--once", "--no-analyze", "--rate", "0",
+                               "--db", db]).exit_code == 0
+    missing = runner.invoke(cli, ["unwatch", f"{base}/other.rss", "--db", db])
+    assert missing.exit_code == NotFound.exit_code and "not watched" in missing.output
+    done = runner.invoke(cli, ["--db", db, "unwatch", f"{base}/feed.rss"])  # --db before the command too
+    assert done.exit_code == 0, done.output
+    assert "stopped watching" in done.output and "2 article(s)" in done.output
+    with SQLiteStore(db) as store:
+        assert source_states(store) == [] and store.article_count() == 2

@@ -366,3 +366,43 @@ def test_same_origin_browser_posts_pass_and_cross_site_ones_fail(built):
     other = c.post("/add/upload", files=files, data={"csrf": token}, headers={"Sec-Fetch-Site": "cross-site"})
     assert other.status_code == 403
     assert c.app.state.jobs.wait(60)
+
+
+def test_a_write_by_another_process_shows_on_the_next_request(tmp_path):
+    """The snapshot is rebuilt as soon as another connection commits (PRAGMA data_version), not a
+    second later, and not recounted when nothing was written."""
+    from storydesk.store import SQLiteStore
+    from storydesk.web import data
+
+    db = str(tmp_path / "fresh.db")
+    web_store.build(db, tmp_path / "work")
+    with make_client(db) as c:  # one event loop: its worker threads keep their connections
+        stories = c.get("/api/v1/stories").json()
+        counted = []
+        real = data._counted
+        data._counted = lambda store, generation: counted.append(1) or real(store, generation)
+        try:
+            for _ in range(5):
+                assert c.get("/api/v1/stories").json()["total"] == stories["total"]
+            assert len(counted) < 5  # at most once per worker thread's connection, not on every request
+            with SQLiteStore(db) as other:  # e.g. `storydesk analyze` in a shell
+                with other.transaction():
+                    other.db.execute("DELETE FROM records WHERE kind='stories' AND id=?",
+                                     (stories["items"][0]["id"],))
+            assert c.get("/api/v1/stories").json()["total"] == stories["total"] - 1
+        finally:
+            data._counted = real
+
+
+def test_the_snapshot_is_out_of_the_collectors_sight(built):
+    """A full collection walking a large snapshot's records paused a request for half a second."""
+    import gc
+    from storydesk.store import SQLiteStore
+    from storydesk.web import data
+
+    with SQLiteStore(built[0]) as store:
+        snap = data.snapshot(store)
+        briefing = snap.briefing(store, snap.stories[0].id)
+        tracked = {id(o) for o in gc.get_objects()}
+        assert gc.get_freeze_count() > 0
+        assert not {id(snap), id(snap.stories[0]), id(briefing)} & tracked

@@ -83,6 +83,8 @@ def test_watch_responses_match_the_document(api, tmp_path):
     assert client.app.state.jobs.wait(60)
     _validate(doc, "get", "/api/v1/watch", client.get("/api/v1/watch"))
     _validate(doc, "get", "/api/v1/watch?limit=0", client.get("/api/v1/watch?limit=0"))
+    for source in (str(tmp_path), str(tmp_path), ""):  # stopped, then not watched, then malformed
+        _validate(doc, "delete", "/api/v1/watch", client.delete("/api/v1/watch", params={"source": source}))
 
 
 def test_briefing_components_come_from_the_briefing_schema(api):

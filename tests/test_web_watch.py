@@ -129,3 +129,38 @@ def test_serve_refuses_a_bad_watch_interval(tmp_path):
     from storydesk.cli import cli
     result = CliRunner().invoke(cli, ["serve", "--watch-every", "soon", "--db", str(tmp_path / "x.db")])
     assert result.exit_code == 2 and "not a duration" in result.output
+
+
+def test_stop_watching_from_the_page(client, server):  # noqa: F811
+    site, base = server
+    _add(client, f"{base}/feed.rss")
+    _add(client, f"{base}/error")
+    page = client.get("/watch").text
+    assert page.count('class="stop-form"') == 2
+    r = client.post("/watch/stop", data={"csrf": _csrf(client), "source": f"{base}/error"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/watch"
+    assert set(_rows(client)) == {"feed.rss"}
+    assert client.get("/api/v1/articles").json()["total"] > 0  # what it brought stays
+    # Without the token, from another site, or for a source not watched: refused, nothing removed.
+    assert client.post("/watch/stop", data={"source": f"{base}/feed.rss"}).status_code == 403
+    cross = client.post("/watch/stop", data={"csrf": _csrf(client), "source": f"{base}/feed.rss"},
+                        headers={"Origin": "http://evil.example"})
+    assert cross.status_code == 403
+    again = client.post("/watch/stop", data={"csrf": _csrf(client), "source": f"{base}/error"})
+    assert again.status_code == 404 and "not watched" in again.text
+    assert set(_rows(client)) == {"feed.rss"}
+
+
+def test_stop_watching_from_the_api(client, server):  # noqa: F811
+    site, base = server
+    _add(client, f"{base}/feed.rss")
+    # A browser session (it has the CSRF cookie) must send the token in X-CSRF-Token.
+    assert client.delete("/api/v1/watch", params={"source": f"{base}/feed.rss"}).status_code == 403
+    client.cookies.clear()  # an API client, not a browser session
+    r = client.delete("/api/v1/watch", params={"source": f"{base}/feed.rss"})
+    assert r.status_code == 200 and r.json()["source"] == f"{base}/feed.rss" and r.json()["added"] == 2
+    assert client.get("/api/v1/watch").json()["total"] == 0
+    for params, status, code in (({"source": f"{base}/feed.rss"}, 404, "not_watched"), ({}, 400, "bad_request"),
+                                 ({"source": ""}, 400, "bad_request"), ({"source": "x" * 3000}, 400, "bad_request")):
+        r = client.delete("/api/v1/watch", params=params)
+        assert r.status_code == status and r.json()["error"]["code"] == code, (params, r.text)

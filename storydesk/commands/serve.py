@@ -1,17 +1,13 @@
-"""CLI commands ``serve`` (the web app and API), ``search`` and ``watch``."""
+"""CLI commands ``serve`` (the web app and API), ``search``, ``watch`` and ``unwatch``."""
 from __future__ import annotations
 
 import json
-import os
 import threading
 
 import click
 
 from ..errors import ConfigError
-from ..store import SQLiteStore
-
-_DB = click.option("--db", default=lambda: os.environ.get("STORYDESK_DB", "storydesk.db"),
-                   show_default="./storydesk.db or $STORYDESK_DB", help="SQLite store to use.")
+from .options import db_option as _DB, open_db, resolve_db
 
 
 @click.command("serve")
@@ -29,6 +25,7 @@ def serve_cmd(db, host, port, token_file, max_upload_mb, watch_every) -> None:
     from ..web.security import Limits, is_loopback, read_token_file
 
     every = None if watch_every.strip().lower() in ("off", "0", "never") else parse_every(watch_every)
+    db = resolve_db(db)
 
     token = read_token_file(token_file)
     if not is_loopback(host) and token is None:
@@ -39,7 +36,9 @@ def serve_cmd(db, host, port, token_file, max_upload_mb, watch_every) -> None:
     app = create_app(WebConfig(db=db, token=token, limits=Limits(max_file_bytes=int(max_upload_mb * 1e6)),
                                watch_every=every))
     threading.Thread(target=_warm_up, args=(db,), daemon=True).start()
-    click.echo(f"storydesk: serving {db} at http://{host}:{port}/" + (" (token required)" if token else ""), err=True)
+    from ..pgstore import _masked
+
+    click.echo(f"storydesk: serving {_masked(db)} at http://{host}:{port}/" + (" (token required)" if token else ""), err=True)
     # A 10,000-character query must reach the app (and get its error), not be cut by the HTTP parser.
     uvicorn.run(app, host=host, port=port, log_level="warning", h11_max_incomplete_event_size=256 * 1024)
 
@@ -50,7 +49,7 @@ def _warm_up(db: str) -> None:
         from ..embed import embed
         from ..search import warm
         embed(["warm up"])
-        with SQLiteStore(db) as store:
+        with open_db(db) as store:
             warm(store)
     except Exception:  # search falls back to keywords; the first query reports the problem
         pass
@@ -70,9 +69,8 @@ def _warm_up(db: str) -> None:
 def search_cmd(query, db, story, outlet, entity, date_from, date_to, mode, limit, as_json) -> None:
     """Search sentences: keywords (FTS5, bm25) fused with meaning (embeddings)."""
     from ..search import Filters, search
-    from ..store import open_store
 
-    with open_store(db) as store:  # SQLite or a postgresql:// URL
+    with open_db(db) as store:  # SQLite or a postgresql:// URL
         hits = search(store, query, filters=Filters(story, outlet, entity, date_from, date_to), limit=limit, mode=mode)
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in hits], indent=2, ensure_ascii=False))
@@ -98,7 +96,7 @@ def watch_cmd(sources, db, every, once, rate, timeout, no_analyze) -> None:
     from ..watch import parse_every, watch
 
     seconds = parse_every(every)
-    with SQLiteStore(db) as store:
+    with open_db(db) as store:
         try:
             watch(store, list(sources), seconds, rounds=1 if once else None, on_poll=_print_poll,
                   min_interval=rate, timeout=timeout, analyse=None if no_analyze else (lambda s: analyse(s)))
@@ -110,3 +108,18 @@ def _print_poll(outcomes) -> None:
     for o in outcomes:
         extra = f" ({o.error})" if o.error else ""
         click.echo(f"{o.checked_at}  {o.status:<12} {len(o.added):>3} new  {o.source}{extra}")
+
+
+@click.command("unwatch")
+@click.argument("sources", nargs=-1, required=True)
+@_DB
+def unwatch_cmd(sources, db) -> None:
+    """Stop following sources (as `storydesk watch` or the web app's /watch list them);
+    the articles they brought stay in the store."""
+    from ..sanitize import echo, line
+    from ..watch import stop_watching
+
+    with open_db(db) as store:
+        stopped = stop_watching(store, sources)
+    for s in stopped:
+        echo(f"stopped watching {line(s.source)} ({s.added} article(s) it added stay in the store)")

@@ -337,8 +337,7 @@ WATCH_BODY = {"requestBody": {"required": True, "content": {"application/json": 
 def list_watched(request: Request, limit: int = Limit, offset: int = Offset):
     from ..watch import source_states
 
-    items = [{"source": s.source, "kind": s.kind, "last_checked": s.last_checked, "last_status": s.last_status,
-              "last_error": s.last_error, "added": s.added} for s in source_states(store_of(request))]
+    items = [_source_item(s) for s in source_states(store_of(request))]
     return _page(items, limit, offset)
 
 
@@ -351,6 +350,20 @@ async def api_watch(request: Request):
     _form_csrf(request, {})
     body = await _json_body(request, WatchIn, "source", '{"source": "https://example.org/feed.rss"}')
     return JSONResponse(submit_watch(request, body.source).to_dict(), status_code=202)
+
+
+@router.delete("/watch", response_model=SourceItem, responses=ERRORS,
+               summary="Stop watching a source (the articles it brought stay); answers its last state")
+def api_unwatch(request: Request, source: str = Query(..., min_length=1, max_length=2000)):
+    from .pages import _form_csrf, stop_watch
+
+    _form_csrf(request, {})
+    return _source_item(stop_watch(request, source)[0])
+
+
+def _source_item(s) -> dict:
+    return {"source": s.source, "kind": s.kind, "last_checked": s.last_checked, "last_status": s.last_status,
+            "last_error": s.last_error, "added": s.added}
 
 
 @router.get("/jobs/{job_id}", response_model=JobModel, responses=ERRORS, summary="Progress of an ingest job")

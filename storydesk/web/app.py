@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import BadQuery, NotFound, StorydeskError
-from ..store import SQLiteStore
+from ..store import SQLiteStore, open_store
 from . import security
 from .jobs import JobQueue
 from .security import Limits
@@ -50,15 +50,19 @@ class WebConfig:
 
 
 class Stores(threading.local):
-    """One SQLite connection per worker thread (sqlite3 connections are not shared across threads)."""
+    """One store connection per worker thread (SQLite or PostgreSQL: neither connection is shared
+    across threads)."""
 
     def __init__(self, db: str):
         self.db = db
         self.store: Optional[SQLiteStore] = None
 
     def get(self) -> SQLiteStore:
+        if self.store is not None and getattr(self.store, "broken", False):  # PostgreSQL restarted
+            self.store.close()
+            self.store = None
         if self.store is None:
-            self.store = SQLiteStore(self.db)
+            self.store = open_store(self.db)
         return self.store
 
 
@@ -71,7 +75,7 @@ def create_app(config: WebConfig) -> FastAPI:
     app.state.jobs = JobQueue(config.db, config.analyse)
     if config.watch_every:
         app.state.jobs.poll_every(config.watch_every, **config.watch_options())
-    SQLiteStore(config.db).close()  # create / migrate the store once, before any request
+    open_store(config.db).close()  # create / migrate the store once, before any request
     app.include_router(api.router)
     app.include_router(pages.router)
     api.install_openapi(app)

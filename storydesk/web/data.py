@@ -2,15 +2,19 @@
 
 Reading every record kind for each request would cost seconds on a large store,
 so a :class:`Snapshot` (story rows, article -> story, the spans to mark in each
-article) is built once per store state and shared between requests. The state
-is cheap to check (article count, record count and last rowid, and a generation
-the server bumps after each background job). Nothing here writes to the store.
+article) is built once per store state and shared between requests. The state (article
+count, record count and last rowid, and a generation the server bumps after each
+background job) is counted again only when SQLite says another connection wrote
+(see :func:`store_state`). Nothing here writes to the store.
 """
 from __future__ import annotations
 
+import functools
+import gc
 import json
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Optional
@@ -18,11 +22,13 @@ from typing import Optional
 from .. import pipeline
 from ..briefing import build_briefing
 from ..records import Briefing
+from ..search import is_sqlite
 from ..render import parse_when
 
 _LOCK = threading.Lock()
 _SNAPSHOTS: dict[str, "Snapshot"] = {}
 _GENERATION = {"n": 0}
+_FREEZES = {"n": 0}
 BRIEFING_CACHE = 64  # story briefings kept per snapshot
 
 
@@ -32,25 +38,45 @@ def bump_generation() -> None:
         _GENERATION["n"] += 1
 
 
-STATE_TTL = 1.0  # seconds a checked store state is trusted (counting 185k records costs 10 ms a page)
+STATE_TTL = 1.0  # seconds a counted state is trusted on PostgreSQL (counting 185k records costs 10 ms)
 _CHECKED: dict[str, tuple[float, tuple]] = {}
+_SEEN: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # SQLite store -> (data_version, state)
 
 
 def store_state(store) -> tuple:
-    """What the snapshot depends on. This server's own jobs bump the generation, so their writes
-    show at once; a write by another process (a shell's `storydesk analyze`) within STATE_TTL."""
-    now, generation = time.monotonic(), _GENERATION["n"]
+    """What the snapshot depends on: article and record counts and last rowids, and the generation
+    this server bumps after each of its jobs (their writes show at once).
+
+    On SQLite, ``PRAGMA data_version`` tells a connection, at no cost, whether another connection
+    (the job thread, a shell's `storydesk analyze`) committed since it last asked, so the counts are
+    taken again only after a write. PostgreSQL has no such counter: a counted state is trusted for
+    STATE_TTL seconds."""
+    generation = _GENERATION["n"]
+    if is_sqlite(store):
+        version = store.db.execute("PRAGMA data_version").fetchone()[0]
+        with _LOCK:
+            seen = _SEEN.get(store)
+        if seen and seen[0] == version and seen[1][-1] == generation:
+            return seen[1]
+        state = _counted(store, generation)
+        with _LOCK:
+            _SEEN[store] = (version, state)
+        return state
+    now = time.monotonic()
     with _LOCK:
         checked = _CHECKED.get(store.path)
     if checked and now - checked[0] < STATE_TTL and checked[1][-1] == generation:
         return checked[1]
-    db = store.db
-    arts = db.execute("SELECT count(*), max(seq) FROM articles").fetchone()
-    recs = db.execute("SELECT count(*), max(rowid) FROM records").fetchone()
-    state = (*arts, *recs, generation)
+    state = _counted(store, generation)
     with _LOCK:
         _CHECKED[store.path] = (now, state)
     return state
+
+
+def _counted(store, generation: int) -> tuple:
+    arts = store.db.execute("SELECT count(*), max(seq) FROM articles").fetchone()
+    recs = store.db.execute("SELECT count(*), max(rowid) FROM records").fetchone()
+    return (*arts, *recs, generation)
 
 
 @dataclass
@@ -92,6 +118,11 @@ class Snapshot:
     articles_meta: dict[str, dict]
     briefings: "OrderedDict[str, Briefing]" = field(default_factory=OrderedDict)
 
+    @functools.cached_property
+    def by_size(self) -> list[StoryRow]:
+        """Every story, largest first: sorted once per snapshot, not on every search page."""
+        return filter_stories(self.stories, sort="size")
+
     def briefing(self, store, story_id: str) -> Briefing:
         """The story's briefing (``build_briefing``, cached per snapshot)."""
         with _LOCK:
@@ -103,6 +134,7 @@ class Snapshot:
             self.briefings[story_id] = value
             while len(self.briefings) > BRIEFING_CACHE:
                 self.briefings.popitem(last=False)
+        _out_of_gc_sight()  # a cached briefing is long-lived too
         return value
 
 
@@ -115,14 +147,37 @@ def snapshot(store) -> Snapshot:
     snap = _build(store, state)
     with _LOCK:
         _SNAPSHOTS[store.path] = snap
+    _out_of_gc_sight(full=True)
     return snap
+
+
+FULL_COLLECT_EVERY = 256  # freezes between two full collections
+
+
+def _out_of_gc_sight(full: bool = False) -> None:
+    """A snapshot is hundreds of thousands of long-lived objects, and a full collection walked
+    them all: 0.46 s on a 10k-article store, paid by whichever request triggered it (the p95 of
+    every page). Long-lived objects are moved out of the collector's sight (``gc.freeze``; records
+    hold no cycles, so refcounting still frees a replaced snapshot or an evicted briefing). With
+    ``full`` (a new snapshot, whose request already waited seconds) and every FULL_COLLECT_EVERY
+    freezes, everything is handed back and collected first, so cyclic garbage that happened to be
+    alive at a freeze is not kept for ever."""
+    with _LOCK:
+        _FREEZES["n"] += 1
+        full = full or _FREEZES["n"] >= FULL_COLLECT_EVERY
+        if full:
+            _FREEZES["n"] = 0
+    if full:
+        gc.unfreeze()
+        gc.collect()
+    gc.freeze()
 
 
 def _build(store, state: tuple) -> Snapshot:
     """Typed records for the lists and the marks, read once per store state."""
+    flags = "json_extract(data, '$.flags')" if is_sqlite(store) else "(data::json -> 'flags')::text"
     meta = {row[0]: {"outlet": row[1], "published": row[2], "title": row[3], "flags": json.loads(row[4] or "[]")}
-            for row in store.db.execute("SELECT id, outlet, published, title, json_extract(data, '$.flags') "
-                                        "FROM articles ORDER BY seq")}
+            for row in store.db.execute(f"SELECT id, outlet, published, title, {flags} FROM articles ORDER BY seq")}
     kinds = set(Briefing.__dataclass_fields__) & (pipeline.known_kinds() - {"articles"})
     by_kind = {k: store.get_records(k, pipeline.record_class(k)) for k in kinds}
     stories = by_kind.get("stories", [])

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ..records import IngestOutcome
-from ..store import SQLiteStore
+from ..store import SQLiteStore, open_store
 from .data import bump_generation
 
 MAX_JOBS_KEPT = 200
@@ -87,7 +87,7 @@ class JobQueue:
 
     def _watched(self) -> list[str]:
         from ..watch import source_states
-        with SQLiteStore(self.db) as store:
+        with open_store(self.db) as store:
             return [s.source for s in source_states(store)]
 
     def submit_call(self, kind: str, call: Callable[[SQLiteStore, Job], None]) -> Job:
@@ -158,7 +158,7 @@ class JobQueue:
                 call()
                 continue
             try:
-                with SQLiteStore(self.db) as store:
+                with open_store(self.db) as store:
                     call(store, job)
                 job.status = "done"
             except Exception as exc:  # the worker must survive any job; the page says what broke

@@ -265,7 +265,7 @@ def search_page(request: Request, q: str = "", story: str = "", outlet: str = ""
 def _story_choices(request: Request, chosen: str) -> list:
     """The largest stories for the story filter (a menu of thousands would cost more than the search);
     the chosen one is always there."""
-    rows = filter_stories(snapshot(store_of(request)).stories, sort="size")
+    rows = snapshot(store_of(request)).by_size
     return rows[:MAX_LISTED] + [r for r in rows[MAX_LISTED:] if chosen and r.id.startswith(chosen)][:1]
 
 
@@ -387,6 +387,26 @@ async def watch_check(request: Request):
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
 
+@router.post("/watch/stop")
+async def watch_stop(request: Request):
+    form = await request.form(max_files=0, max_fields=4, max_part_size=MAX_SOURCE_CHARS * 4)
+    _form_csrf(request, form)
+    source = form.get("source")
+    stop_watch(request, source if isinstance(source, str) else "")
+    return RedirectResponse("/watch", status_code=303)
+
+
+def stop_watch(request: Request, source: str) -> list:
+    """Stop following one source; a named 404 when it is not watched."""
+    from ..errors import NotFound
+    from ..watch import stop_watching
+
+    try:
+        return stop_watching(store_of(request), [source])
+    except NotFound as exc:
+        raise ApiError(404, "not_watched", str(exc), "list the watched sources at /api/v1/watch")
+
+
 def submit_watch(request: Request, source: str):
     """Queue the first poll of a source to watch (it stays watched); refuse what storydesk.watch cannot follow."""
     from ..errors import ConfigError
@@ -434,4 +454,4 @@ async def login(request: Request):
     return response
 
 
-__all__ = ["router", "render_error", "read_uploads", "paste_file", "submit_watch", "PlainTextResponse", "Citation"]
+__all__ = ["router", "render_error", "read_uploads", "paste_file", "submit_watch", "stop_watch", "PlainTextResponse", "Citation"]
