@@ -70,13 +70,23 @@ class ProvenanceConfig:
 
 # -- near duplicates ----------------------------------------------------------
 
+@lru_cache(maxsize=8)
+def _lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
+    """The bands and rows datasketch picks for ``threshold``: found by numerical integration
+    (a tenth of a second), once per process instead of for every story's index."""
+    from datasketch import MinHashLSH
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    return lsh.b, lsh.r
+
+
 class NearDupIndex:
     """Exact and near-duplicate detection over the store (MinHash LSH, incremental)."""
 
     def __init__(self, cfg: Optional[ProvenanceConfig] = None):
         from datasketch import MinHashLSH
         self.cfg = cfg or ProvenanceConfig()
-        self.lsh = MinHashLSH(threshold=self.cfg.dup_threshold, num_perm=self.cfg.num_perm)
+        self.lsh = MinHashLSH(threshold=self.cfg.dup_threshold, num_perm=self.cfg.num_perm,
+                              params=_lsh_bands(self.cfg.dup_threshold, self.cfg.num_perm))
         self.signatures: dict[str, np.ndarray] = {}  # representatives only
         self.by_text: dict[str, str] = {}  # text digest -> first article with that text
         self.rep: dict[str, str] = {}  # article id -> representative of its duplicate group
