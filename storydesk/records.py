@@ -10,10 +10,11 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
+import types
 import typing
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Optional
+from typing import Any, Callable, ClassVar, Optional
 
 SCHEMA_VERSION = 1
 
@@ -37,18 +38,19 @@ class Record:
     @classmethod
     def from_dict(cls, data: dict[str, Any]):
         """Build the record from ``to_dict`` output, ignoring unknown keys."""
-        hints = _hints(cls)
-        kwargs = {}
-        for f in dataclasses.fields(cls):
-            if f.name in data:
-                kwargs[f.name] = _load(hints[f.name], data[f.name])
-        return cls(**kwargs)
+        return cls(**{name: load(data[name]) for name, load in _field_loaders(cls) if name in data})
 
 
 @functools.lru_cache(maxsize=None)
 def _hints(cls: type) -> dict[str, Any]:
     """Resolved field types of a record class (resolving them costs more than building the record)."""
     return typing.get_type_hints(cls)
+
+
+@functools.lru_cache(maxsize=None)
+def _field_loaders(cls: type) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    hints = _hints(cls)
+    return tuple((f.name, _loader(hints[f.name])) for f in dataclasses.fields(cls))
 
 
 def _dump(value: Any) -> Any:
@@ -66,32 +68,53 @@ def _dump(value: Any) -> Any:
 
 
 def _load(hint: Any, value: Any) -> Any:
-    if value is None:
-        return None
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin is typing.Union:  # Optional[X]
+    return _loader(hint)(value)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+@functools.lru_cache(maxsize=None)
+def _loader(hint: Any) -> Callable[[Any], Any]:
+    """A function turning JSON-shaped data back into values of ``hint`` (built once per type:
+    records read back in bulk, kept facts say, spent most of their time inspecting types)."""
+    load = _inner_loader(hint)
+    if load is _same:
+        return _same
+    return lambda value: None if value is None else load(value)
+
+
+def _inner_loader(hint: Any) -> Callable[[Any], Any]:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):  # Optional[X], X | None
         inner = [a for a in args if a is not type(None)]
-        return _load(inner[0], value) if inner else value
+        return _loader(inner[0]) if len(inner) == 1 else _same
     if origin is list:
-        return [_load(args[0], v) for v in value]
+        item = _loader(args[0]) if args else _same
+        return (lambda v: list(v)) if item is _same else (lambda v: [item(x) for x in v])
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_load(args[0], v) for v in value)
-        return tuple(_load(a, v) for a, v in zip(args, value)) if args else tuple(value)
+            item = _loader(args[0])
+            return lambda v: tuple(item(x) for x in v)
+        if args:
+            items = tuple(_loader(a) for a in args)
+            return lambda v: tuple(f(x) for f, x in zip(items, v))
+        return tuple
     if origin is dict and args:
-        return {k: _load(args[1], v) for k, v in value.items()}
+        item = _loader(args[1])
+        return _same if item is _same else (lambda v: {k: item(x) for k, x in v.items()})
     if isinstance(hint, type) and issubclass(hint, Record):
-        return hint.from_dict(value)
+        return hint.from_dict
     if isinstance(hint, type) and issubclass(hint, Counter):
-        return Counter(value)
+        return Counter
     if hint is frozenset or origin is frozenset:
-        return frozenset(value)
+        return frozenset
     if hint is set or origin is set:
-        return set(value)
+        return set
     if hint is dt.date:
-        return dt.date.fromisoformat(value)
-    return value
+        return dt.date.fromisoformat
+    return _same
 
 
 Span = tuple[int, int]
