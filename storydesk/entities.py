@@ -471,6 +471,8 @@ def _add_context(cand: _Cand, doc) -> None:
         _vote_from_noun(cand, noun)
     # "a woman who gave only her first name, Lidia" / "the capital, Sorvik": the noun types the name.
     if head.dep_ == "appos" and head.head.i < span.start and head.head.pos_ == "NOUN":
+        if head.head.lemma_.lower() == "name":
+            cand.votes["PERSON"] += 2  # "who gave only her first name, Lidia"
         _vote_from_noun(cand, head.head)
     # A subject of a speech verb is rarely a place.
     if head.dep_ in ("nsubj", "nsubjpass") and head.head.lemma_ in _speech_lemmas():
@@ -488,6 +490,10 @@ def _place_context(cand: _Cand, span, head, prev) -> None:
     line_start = text.rfind("\n", 0, cand.start) + 1
     if _DATELINE.match(text, cand.start) and not text[line_start:cand.start].strip():
         cand.votes["GPE"] += 5
+    before = span.doc[span.start - 2] if span.start > 1 else None
+    if prev is not None and prev.text == "," and before.pos_ == "NOUN" and before.lemma_.lower() in _place_nouns() \
+            and any(c.lower_ == "the" for c in before.lefts):
+        cand.votes["GPE"] += 2  # "in the capital, Sorvik" (parsed as an apposition or not)
     if prev is not None and prev.lower_ == "of":
         owner = prev.head
         if owner.lemma_.lower() in _place_nouns():
@@ -584,7 +590,8 @@ def _right_after(clause, span) -> bool:
     """A clause that opens right after the name (", who runs the dam"), not one that
     follows an apposition naming someone else ("X, chief engineer of the LVBA, which runs the dam")."""
     first = min(t.i for t in clause.subtree)
-    return all(t.is_punct or t.lower_ in ("who", "which", "that") for t in span.doc[span.end:first + 1])
+    between = re.sub(r"\([^()]*\)", "", span.doc[span.end:first].text)  # "X (TBA), which"
+    return not between.strip(" ,")
 
 
 def _appos_parts(node) -> list[tuple[str, object]]:
