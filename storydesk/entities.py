@@ -498,8 +498,8 @@ def _place_context(cand: _Cand, span, head, prev) -> None:
         owner = prev.head
         if owner.lemma_.lower() in _place_nouns():
             cand.votes["GPE"] += 3
-        elif owner.ent_type_ == "PERSON" or title_gender(owner.text):
-            cand.votes["GPE"] += 1.5  # "Mayor Gideon Holt of Kvarn"
+        elif owner.ent_type_ == "PERSON" and len(span) == 1 and cand.key not in _org_heads() | _ORG_LEGAL:
+            cand.votes["GPE"] += 1.5  # "Mayor Gideon Holt of Kvarn" (not "Bill Ford of Ford Motor Co")
     for other in [head.head] * (head.dep_ == "conj") + [c for c in head.children if c.dep_ == "conj"]:
         if other.pos_ == "NOUN" and other.lemma_.lower() in _place_nouns():
             cand.votes["GPE"] += 2
