@@ -76,7 +76,8 @@ def score_sample(analysis) -> dict:
         if not ok:
             misses.append(("integrity", case["relation"], case["text"][:50]))
     # Entities: every ground-truth variant found should land in one entity; must-not-merge never together.
-    variant_ok = variant_total = 0
+    variant_ok = variant_total = typed_ok = typed_total = 0
+    types = {e.id: e.type for e in ents}
     shared_forms = Counter(f for ge in truth["entities"] for f in {_norm(v) for v in ge["variants"]})
     for ge in truth["entities"]:
         homes = set()
@@ -89,6 +90,12 @@ def score_sample(analysis) -> dict:
                                               for x in [e.name] + e.variants)]
             if hits:
                 homes.add(hits[0])
+        if len(homes) == 1:
+            typed_total += 1
+            got = types[next(iter(homes))]
+            typed_ok += got == ge["type"]
+            if got != ge["type"]:
+                misses.append(("typed", ge["name"], ge["type"], got))
         variant_total += 1
         variant_ok += len(homes) == 1
         if len(homes) > 1:
@@ -105,6 +112,7 @@ def score_sample(analysis) -> dict:
     return {"quotes_gold": len(truth["quotes"]), "quotes_found": found, "speaker_correct": speaker_ok,
             "integrity_gold": len(truth["quote_integrity"]), "integrity_found": integ_ok,
             "entities_gold": variant_total, "entities_not_split": variant_ok,
+            "typed_total": typed_total, "typed_correct": typed_ok,
             "must_not_merge": len(truth["must_not_merge"]), "wrong_merges": bad_merges, "misses": misses}
 
 

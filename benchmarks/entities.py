@@ -58,6 +58,16 @@ def load_docs(conll: Path) -> dict[str, dict]:
     return {k: {"text": "".join(v["pieces"]), "tokens": v["tokens"]} for k, v in docs.items()}
 
 
+# storydesk's types as MEANTIME names them (MEANTIME's LOC covers countries and cities).
+_GOLD_TYPE = {"PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC"}
+
+
+def _typing(chosen: list[dict], pred: list[str], types: dict[str, str]) -> tuple[int, int]:
+    """(typed right, found): gold mentions that landed in an entity, and those whose entity has the gold type."""
+    found = [(m, p) for m, p in zip(chosen, pred) if p in types]
+    return sum(types[p] == m["mention_type"] for m, p in found), len(found)
+
+
 def evaluate() -> dict | None:
     """B-cubed of storydesk's entity clusters vs exact-match baseline (primary: ``named_f1``)."""
     base = shared("data", "meantime_en", "MEANTIME-prep", "output_data", "en")
@@ -81,6 +91,7 @@ def evaluate() -> dict | None:
     ents = entities.extract(analysis)
     elapsed = time.perf_counter() - t0
     spans: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+    types = {e.id: _GOLD_TYPE.get(e.type, e.type) for e in ents}
     for e in ents:
         for m in e.mentions:
             spans[m.article_id].append((m.span[0], m.span[1], e.id))
@@ -102,7 +113,7 @@ def evaluate() -> dict | None:
             pred.append(hit or f"single:{n}")
             base_pred.append(" ".join(m["tokens_str"].casefold().split()))
         rows[subset] = {"n": len(chosen), "chains": len(set(gold)), "system": bcubed(gold, pred),
-                        "baseline": bcubed(gold, base_pred)}
+                        "baseline": bcubed(gold, base_pred), "typing": _typing(chosen, pred, types)}
     return {"docs": len(articles), "entities": len(ents), "seconds": elapsed, "rows": rows,
             "named_f1": rows["named"]["system"][2], "primary": "named_f1"}
 
@@ -122,6 +133,11 @@ def main() -> None:
             table.append([label, r["n"], r["chains"], name, p, rec, f])
     print_table("Cross-document entity clusters, B-cubed over gold mentions",
                 ["mentions", "n", "gold chains", "method", "P", "R", "F1"], table)
+    print_table("Entity types where MEANTIME gives one (PER/ORG/LOC; GPE counts as LOC)",
+                ["mentions", "found in an entity", "typed right", "accuracy"],
+                [[label, m["rows"][k]["typing"][1], m["rows"][k]["typing"][0],
+                  m["rows"][k]["typing"][0] / max(1, m["rows"][k]["typing"][1])]
+                 for k, label in [("named", "named mentions"), ("all", "all PER/ORG/LOC mentions")]])
     sample()
 
 
@@ -138,9 +154,10 @@ def sample() -> None:
     r = truth.score_sample(analysis)
     print_table("Sample corpus entities (examples/ground_truth.json)", ["measure", "value", "of"], [
         ["entities whose listed variants land in one entity", r["entities_not_split"], r["entities_gold"]],
-        ["must-not-merge pairs merged (lower is better)", r["wrong_merges"], r["must_not_merge"]]])
+        ["must-not-merge pairs merged (lower is better)", r["wrong_merges"], r["must_not_merge"]],
+        ["entities found whole and typed as the ground truth types them", r["typed_correct"], r["typed_total"]]])
     for miss in r["misses"]:
-        if miss[0] in ("split", "merged", "not found"):
+        if miss[0] in ("split", "merged", "not found", "typed"):
             print("  ", *miss)
 
 

@@ -44,7 +44,36 @@ def _places() -> dict:
     for alias, target in aliases.items():
         kinds.setdefault(alias, kinds.get(target, "GPE"))
     return {"kinds": kinds, "aliases": aliases, "demonyms": {name_key(d) for d in data["demonyms"]},
-            "suffixes": frozenset(data.get("generic_suffixes", []))}
+            "suffixes": frozenset(data.get("generic_suffixes", [])),
+            "streets": frozenset(data.get("street_suffixes", [])),
+            "prepositions": frozenset(data.get("place_prepositions", []))}
+
+
+@functools.lru_cache(maxsize=1)
+def _gazetteer_cities() -> frozenset[str]:
+    """City names (keys) from the CLDR time-zone cities that Babel ships (installed with trafilatura).
+
+    A type vote only, never a mention of its own: a name the NER found that is
+    also a city ("Chicago", "Toulouse") leans to GPE. Antarctic stations are
+    named after people (Casey, Davis) and are left out. Empty without Babel.
+    """
+    try:
+        from babel.core import get_global
+        from babel.dates import get_timezone_location
+    except ImportError:
+        return frozenset()
+    out = set()
+    for zone in get_global("zone_territories"):
+        if zone.startswith(("Antarctica/", "Etc/")) or "/" not in zone:
+            continue
+        try:
+            city = get_timezone_location(zone, locale="en", return_city=True)
+        except Exception:  # a zone Babel cannot name: no city from it
+            continue
+        if city and not city.isupper():
+            out.add(name_key(city))
+    not_places = {name_key(n) for n in load_data("places.json").get("gazetteer_not_places", [])}
+    return frozenset(out - set(_places()["kinds"]) - not_places)
 
 
 @functools.lru_cache(maxsize=1)
@@ -303,6 +332,12 @@ def _make_cand(article_id: str, text: str, span, label: str) -> _Cand | None:
     if kind:
         cand.votes[kind] += 5
     last = key.split()[-1]
+    if len(key.split()) > 1 and last in places["suffixes"]:
+        cand.votes["GPE"] += 3  # "Aubren District", "Korvath Province"
+    elif len(key.split()) > 1 and last in places["streets"]:
+        cand.votes["LOC"] += 3  # "Cooper's Lane"
+    elif key in _gazetteer_cities():
+        cand.votes["GPE"] += 2
     if label != "PERSON" and last in _org_heads() and len(key.split()) > 1 or (label == "LOC" and last in _org_heads()):
         cand.votes["ORG"] += 3
     if _is_acronym(surface) and not kind:
@@ -434,13 +469,44 @@ def _add_context(cand: _Cand, doc) -> None:
     for role, noun in _apposition_roles(span, head, cand.label):
         cand.roles.append(role)
         _vote_from_noun(cand, noun)
+    # "a woman who gave only her first name, Lidia" / "the capital, Sorvik": the noun types the name.
+    if head.dep_ == "appos" and head.head.i < span.start and head.head.pos_ == "NOUN":
+        if head.head.lemma_.lower() == "name":
+            cand.votes["PERSON"] += 2  # "who gave only her first name, Lidia"
+        _vote_from_noun(cand, head.head)
     # A subject of a speech verb is rarely a place.
     if head.dep_ in ("nsubj", "nsubjpass") and head.head.lemma_ in _speech_lemmas():
         cand.votes["PERSON"] += 0.5
         cand.votes["ORG"] += 0.25
-    if prev is not None and prev.lower_ in {"in", "into", "from", "across", "throughout", "near", "inside"} \
-            and len(span) <= 2 and not cand.votes.get("ORG"):
+    if prev is not None and prev.lower_ in _places()["prepositions"] and len(span) <= 2 and not cand.votes.get("ORG"):
         cand.votes["GPE"] += 1.5
+    _place_context(cand, span, head, prev)
+
+
+def _place_context(cand: _Cand, span, head, prev) -> None:
+    """Evidence that a name is a town or village: a dateline, "the village of X",
+    "Mayor Gideon Holt of X", "X and two neighbouring hamlets"."""
+    text = span.doc.text
+    line_start = text.rfind("\n", 0, cand.start) + 1
+    if _DATELINE.match(text, cand.start) and not text[line_start:cand.start].strip():
+        cand.votes["GPE"] += 5
+    before = span.doc[span.start - 2] if span.start > 1 else None
+    if prev is not None and prev.text == "," and before.pos_ == "NOUN" and before.lemma_.lower() in _place_nouns() \
+            and any(c.lower_ == "the" for c in before.lefts):
+        cand.votes["GPE"] += 2  # "in the capital, Sorvik" (parsed as an apposition or not)
+    if prev is not None and prev.lower_ == "of":
+        owner = prev.head
+        if owner.lemma_.lower() in _place_nouns():
+            cand.votes["GPE"] += 3
+        elif owner.ent_type_ == "PERSON" and len(span) == 1 and cand.key not in _org_heads() | _ORG_LEGAL:
+            cand.votes["GPE"] += 1.5  # "Mayor Gideon Holt of Kvarn" (not "Bill Ford of Ford Motor Co")
+    for other in [head.head] * (head.dep_ == "conj") + [c for c in head.children if c.dep_ == "conj"]:
+        if other.pos_ == "NOUN" and other.lemma_.lower() in _place_nouns():
+            cand.votes["GPE"] += 2
+
+
+# "KVARN, Ostrevia \u2014" / "LORRIN (MPA) \u2014": a line that opens with a place in capitals.
+_DATELINE = re.compile(r"[A-Z][A-Z' .-]+(?:,[^\n\u2014]{0,40})?(?:\s*\([A-Za-z]{2,12}\))?\s*[\u2014\u2013_-]")
 
 
 def _vote_from_noun(cand: _Cand, noun) -> None:
@@ -506,7 +572,7 @@ def _apposition_roles(span, head, label: str) -> list[tuple[str, object]]:
             for attr in child.children:
                 if attr.dep_ in ("attr", "acomp"):
                     out += _appos_parts(attr)
-        elif child.dep_ == "relcl" and child.lemma_ in _role_verbs():
+        elif child.dep_ == "relcl" and child.lemma_ in _role_verbs() and _right_after(child, span):
             role = _role_text(child, exclude={c.i for c in child.children if c.dep_ in ("nsubj", "punct", "cc", "conj")})
             if role:
                 out.append((role, child))
@@ -518,6 +584,14 @@ def _apposition_roles(span, head, label: str) -> list[tuple[str, object]]:
         if role:
             out.append((role, noun))
     return out
+
+
+def _right_after(clause, span) -> bool:
+    """A clause that opens right after the name (", who runs the dam"), not one that
+    follows an apposition naming someone else ("X, chief engineer of the LVBA, which runs the dam")."""
+    first = min(t.i for t in clause.subtree)
+    between = re.sub(r"\([^()]*\)", "", span.doc[span.end:first].text)  # "X (TBA), which"
+    return not between.strip(" ,")
 
 
 def _appos_parts(node) -> list[tuple[str, object]]:
@@ -843,8 +917,12 @@ def _union_person_variants(locals_: list[_Local], union, find) -> None:
 
 
 # -- building records ------------------------------------------------------
-def build_entities(groups: list[list[_Local]]) -> list[Entity]:
-    """Turn merged groups into Entity records with a canonical name and content id."""
+def build_entities(groups: list[list[_Local]], agencies: set[str] = frozenset()) -> list[Entity]:
+    """Turn merged groups into Entity records with a canonical name and content id.
+
+    ``agencies`` (name keys of the articles' outlets and wires) are never a role:
+    "LORRIN (MPA)" names the agency that filed the story, not what Lorrin is.
+    """
     out, seen = [], set()
     for group in groups:
         cands = sorted((c for lc in group for c in lc.cands), key=lambda c: (c.article_id, c.start))
@@ -857,7 +935,9 @@ def build_entities(groups: list[list[_Local]]) -> list[Entity]:
             eid = content_id("e", type_, name_key(name), cands[0].article_id, str(cands[0].start))
         seen.add(eid)
         variants = _unique([c.text for c in cands if c.text != name])
-        roles = _clean_roles([r for c in cands for r in c.roles], {name_key(c.text) for c in cands})
+        roles = _clean_roles([r for c in cands for r in c.roles], {name_key(c.text) for c in cands}, agencies)
+        if type_ in ("GPE", "LOC"):
+            roles = [r for r in roles if _role_head(r) in _place_nouns()]  # "the capital", not "higher figure"
         mentions = [Mention(c.article_id, (c.start, c.end), c.text) for c in cands]
         out.append(Entity(eid, name, type_, variants, roles, mentions))
     out.sort(key=lambda e: (-len(e.mentions), e.name))
@@ -882,12 +962,40 @@ def _canonical_name(cands: list[_Cand], type_: str) -> str:
     return max(counts, key=rank)
 
 
-def _clean_roles(roles: list[str], names: set[str]) -> list[str]:
-    """Drop roles that are the name itself, alias statements or shorter forms of another role."""
+def _clean_roles(roles: list[str], names: set[str], agencies: set[str] = frozenset()) -> list[str]:
+    """Drop roles that are the name itself, an agency, alias statements, fragments that do not
+    parse, or shorter forms of another role."""
+    agency_acronyms = {a for x in agencies for a in acronym_of(x)}
+    roles = [_trim_role(r) for r in roles]
     roles = [r for r in _unique(roles) if name_key(r) not in names and len(r) > 1
-             and not re.search(r"\b(formal|official|full) name\b", r)]
+             and name_key(r) not in agencies and name_key(r) not in agency_acronyms
+             and not re.search(r"\b(formal|official|full) name\b", r) and _role_parses(r)]
     low = [r.casefold() for r in roles]
     return [r for r, lr in zip(roles, low) if not any(o != lr and o.startswith(lr) for o in low)]
+
+
+_DANGLING = {"the", "a", "an", "of", "than", "to", "at", "in", "on", "and", "or", "for", "with", "by", "from", "one"}
+
+
+def _trim_role(role: str) -> str:
+    """Cut a role at its first comma or an unclosed bracket ("chief engineer of the LVBA (")."""
+    role = role.split(",")[0]
+    if role.count("(") > role.count(")"):
+        role = role[:role.rfind("(")]
+    return role.strip(" ;:-\u2014\u2013")
+
+
+def _role_parses(role: str) -> bool:
+    """Not a possessive or dangling fragment ("hall's", "higher figure than the one")."""
+    words = role.split()
+    return bool(words) and not re.search(r"['\u2019]s?$", role) and words[-1].lower() not in _DANGLING
+
+
+def _role_head(role: str) -> str:
+    """The head noun of a role (its last word, singular, lowercase): "the capital" -> capital."""
+    words = re.sub(r"\b(of|in|at|on|for)\b.*$", "", role.lower()).split()
+    word = words[-1] if words else ""
+    return word[:-1] if word.endswith("s") and word[:-1] in _place_nouns() else word
 
 
 def _unique(items: Iterable[str]) -> list[str]:
@@ -901,18 +1009,25 @@ def _unique(items: Iterable[str]) -> list[str]:
 
 
 # -- stage ---------------------------------------------------------------------
-MENTIONS = work.Fact("mentions", "1", _Cand)
+MENTIONS = work.Fact("mentions", "2", _Cand)
 DESCRIPTORS = work.Fact("descriptors", "1", _Cand)
+KNOWN_NAMES = work.Fact("known_names", "1", _Cand)
 
 
 def extract(analysis) -> list[Entity]:
-    """Entities of every article in ``analysis`` (parsing each article once)."""
-    docs = nlpmod.docs_for(analysis)
+    """Entities of every article in ``analysis`` (parsing each English article once).
+
+    Non-English articles never meet the English model: they contribute only the
+    names the English articles found, where the same name is written in them
+    ("le gouverneur Anselm Brody").
+    """
+    english = [a for a in analysis.articles if a.is_english]
+    docs = nlpmod.docs_for(analysis, english if len(english) < len(analysis.articles) else None)
     locals_: list[_Local] = []
     per_article: dict[str, list[_Local]] = {}
     found: dict[str, list[_Cand]] = {}
     key_votes: dict[str, Counter] = defaultdict(Counter)
-    for article in analysis.articles:
+    for article in english:
         try:
             found[article.id] = work.kept(MENTIONS, work.article_parts(article),
                                           lambda: find_mentions(article, docs[article.id]))
@@ -921,12 +1036,39 @@ def extract(analysis) -> list[Entity]:
             analysis.fail(exc, article.id)
         for c in found[article.id]:
             key_votes[c.key].update(c.votes)
+    names = _known_surfaces(found.values())
     for article in analysis.articles:
+        if not article.is_english:
+            found[article.id] = work.kept(KNOWN_NAMES, (*work.article_parts(article), work.text_digest("\n".join(names))),
+                                          lambda: known_name_mentions(article, names))
         per_article[article.id] = merge_article(article, found[article.id], key_votes)
     _link_descriptors(analysis, docs, per_article)
     for ls in per_article.values():
         locals_ += ls
-    return build_entities(merge_across(locals_))
+    agencies = {name_key(x) for a in analysis.articles for x in (a.wire, a.outlet) if x}
+    return build_entities(merge_across(locals_), agencies)
+
+
+def _known_surfaces(found: Iterable[list[_Cand]]) -> list[str]:
+    """Names as the English articles write them (capitalised, three letters or more), longest first."""
+    out = {c.text for cands in found for c in cands if len(c.key) >= 3 and c.text[:1].isupper()
+           and not c.text.isupper()}
+    return sorted(out, key=lambda t: (-len(t), t))
+
+
+def known_name_mentions(article, names: list[str]) -> list[_Cand]:
+    """Exact occurrences of known names in a non-English article (no model: a plain match).
+
+    The type comes from the English articles' votes (``merge_article`` reads them by key).
+    """
+    if not names:
+        return []
+    out, taken = [], []
+    for m in re.finditer(r"(?<![\w-])(%s)(?![\w-])" % "|".join(map(re.escape, names)), article.text):
+        if not any(s < m.end() and m.start() < e for s, e in taken):
+            out.append(_Cand(article.id, m.start(), m.end(), m.group(), name_key(m.group())))
+            taken.append((m.start(), m.end()))
+    return out
 
 
 def _link_descriptors(analysis, docs, per_article: dict[str, list[_Local]]) -> None:
@@ -949,7 +1091,7 @@ def _link_descriptors(analysis, docs, per_article: dict[str, list[_Local]]) -> N
             if len({o.key for o in owners}) != 1:
                 continue  # two names claim the same descriptor: leave it alone
             scope = members if one_story else _same_place(per_article, {o.article_id for o in owners}, members)
-            for aid in scope:
+            for aid in (a for a in scope if analysis.article(a).is_english):
                 _attach_descriptor(analysis.article(aid), docs, word, owners[0], per_article[aid])
     for aid, locals_ in per_article.items():
         per_article[aid] = [lc for lc in locals_ if lc.cands]
@@ -985,7 +1127,7 @@ def _attach_descriptor(article, docs, word: str, owner: _Local, locals_: list[_L
     local.cands.sort(key=lambda c: c.start)
 
 
-@stage("entities", needs=("stories", "docs"), adds={"entities": Entity})
+@stage("entities", needs=("stories", "docs"), adds={"entities": Entity}, version="2")
 def entities_stage(analysis) -> dict[str, list[Entity]]:
     """Stage: people, organisations and places with merged variants and roles."""
     return {"entities": extract(analysis)}

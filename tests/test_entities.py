@@ -173,3 +173,39 @@ def test_descriptor_does_not_reach_an_article_about_another_place():
     council = entity_with(ents, "Council for National Renewal")
     assert council is not None
     assert articles[2].id not in {m.article_id for m in council.mentions}
+
+
+# -- types from context, roles that parse, languages --------------------------------
+def test_invented_towns_are_typed_as_places_from_context():
+    _, ents = run_entities(
+        "BRELLIN, Vastoria \u2014 Floodwater reached Brellin on Monday. Mayor Ada Corvel of Brellin said "
+        "crews had reached Ostmark and two neighbouring hamlets. \"We are still counting,\" said Tobi Lenz, "
+        "a fisherman from the village of Drava, who lives on Miller's Lane.\n\n"
+        "Officials met in the capital, Sorvina, on Tuesday.")
+    for name in ("Brellin", "Drava", "Ostmark", "Sorvina"):
+        e = entity_with(ents, name)
+        assert e is not None and e.type == "GPE", (name, e)
+    assert entity_with(ents, "Tobi Lenz").type == "PERSON"
+
+
+def test_roles_never_name_the_agency_and_fragments_are_dropped():
+    art = make_article("HESKIN (NPA) \u2014 Dara Voss, a retired nurse, said the water rose in Heskin, "
+                       "a town of 4,000 people, at night.", "Northern Press Agency")
+    art.wire = "Northern Press Agency"
+    ents = entities.extract(Analysis(store=SQLiteStore(":memory:"), articles=[art]))
+    assert all("NPA" not in r for e in ents for r in e.roles)
+    assert entities._clean_roles(["higher figure than the one", "hall\u2019s", "chief engineer of the LVBA (",
+                                  "stretch of valley, at 17"], set()) == ["chief engineer of the LVBA",
+                                                                           "stretch of valley"]
+
+
+def test_non_english_articles_only_carry_names_the_english_ones_found():
+    en = make_article("Governor Anselm Brody visited Lorrin on Friday. Brody said rescue teams were working.", "en1")
+    fr = make_article("Le gouverneur Anselm Brody a visit\u00e9 Lorrin. \u00ab Personne n\u2019aura pas de "
+                      "r\u00e9ponse \u00bb, a dit Brody devant la Mairie.", "fr1")
+    fr.language = "fr"
+    ents = entities.extract(Analysis(store=SQLiteStore(":memory:"), articles=[en, fr]))
+    brody = entity_with(ents, "Anselm Brody")
+    assert brody is not None and {m.article_id for m in brody.mentions} == {en.id, fr.id}
+    in_french = {m.text for e in ents for m in e.mentions if m.article_id == fr.id}
+    assert in_french <= {"Anselm Brody", "Lorrin", "Brody"}
