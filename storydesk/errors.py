@@ -156,6 +156,13 @@ class BadQuery(StorydeskError):
         super().__init__(message)
 
 
+class SearchIndexMismatch(BadQuery):
+    """The stored sentence vectors and the embedding model disagree (another model built them)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code="index_mismatch")
+
+
 class FetchError(StorydeskError):
     """A watched source could not be fetched this time (the next poll tries again)."""
 

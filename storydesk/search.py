@@ -25,7 +25,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .errors import BadQuery
+from .errors import BadQuery, SearchIndexMismatch
 from .records import Article, SearchHit
 from .text import load_data, normalise, sentence_spans
 
@@ -489,6 +489,11 @@ def _pool() -> ThreadPoolExecutor:
 def _cosines(vec: _Vectors, encoder: Encoder, query: str) -> np.ndarray:
     """Cosine of the query with every sentence (vectors are unit length), in ``vec.sent_ids`` order."""
     q = np.asarray(encoder([query[:MAX_QUERY_CHARS]]), dtype=np.float32)[0]
+    if vec.matrix.shape[1] != q.shape[0]:
+        raise SearchIndexMismatch(
+            f"the search index holds {vec.matrix.shape[1]}-dimension sentence vectors but the embedding model "
+            f"gives {q.shape[0]}: the index was built with another model. Search by keywords (mode fts) "
+            "or rebuild the index in a new store (storydesk ingest, then storydesk analyze)")
     return (vec.matrix @ q)[vec.sent_vec]
 
 

@@ -218,3 +218,14 @@ def test_real_embeddings_find_a_paraphrase_without_shared_words(built):
     assert not any("cracks in the dam's western wall" in h.text for h in fts)  # no shared content word
     hits = search.search(store, query, mode="vector", encoder=embed, limit=3)
     assert any("cracks in the dam's western wall" in h.text for h in hits)
+
+
+def test_vectors_of_another_model_are_a_named_error(built):
+    """An index built with another embedding model (other dimensions) is refused by name, never a 500;
+    keyword search still works."""
+    store, _ = built
+    other = lambda texts: np.ones((len(texts), 7), dtype=np.float32) / np.sqrt(7)  # noqa: E731
+    with pytest.raises(BadQuery) as caught:
+        search.search(store, "flood dam", encoder=other)
+    assert caught.value.code == "index_mismatch" and "another model" in str(caught.value)
+    assert search.search(store, "flood dam", mode="fts", encoder=other)
