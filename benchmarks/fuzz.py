@@ -88,10 +88,10 @@ def warc(records: list[tuple[str, str, bytes]], compress: bool = True) -> bytes:
 # -- mutations -----------------------------------------------------------------
 
 def mutate(data: bytes, rng: random.Random, pool: list[bytes]) -> bytes:
-    """One to four random byte-level edits."""
+    """One to four random byte-level edits (one edit in eight is :func:`widen`)."""
     buf = bytearray(data)
     for _ in range(rng.randint(1, 4)):
-        op = rng.randrange(7)
+        op = rng.randrange(8)
         pos = rng.randrange(len(buf) + 1)
         if op == 0 and buf:
             buf[min(pos, len(buf) - 1)] = rng.randrange(256)
@@ -104,10 +104,44 @@ def mutate(data: bytes, rng: random.Random, pool: list[bytes]) -> bytes:
         elif op == 5 and buf:
             a = rng.randrange(len(buf))
             buf[pos:pos] = buf[a:a + rng.randint(1, 400)] * rng.randint(1, 8)
+        elif op == 7:
+            buf = bytearray(widen(bytes(buf), rng))
         else:
             other = rng.choice(pool)
             buf = buf[:pos] + other[rng.randrange(len(other) + 1):]
     return bytes(buf)
+
+
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")
+_WIDE = ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be")
+
+
+def widen(data: bytes, rng: random.Random) -> bytes:
+    """UTF-16/32 and BOM trouble (the readers take wide inputs since detect.wide_unicode): a BOM that
+    does not match the bytes, or the input re-encoded (with or without BOM) as it is, with a stray odd
+    byte, a lone surrogate code unit or a code point over U+10FFFF in it, or cut inside a code unit."""
+    kind = rng.randrange(6)
+    if kind == 0:
+        return rng.choice(_BOMS) + data
+    text = data.decode("utf-8", "replace")
+    encoding = rng.choice(_WIDE)
+    wide = bytearray(text.encode(encoding, "surrogatepass"))
+    unit = 4 if "32" in encoding else 2
+    at = rng.randrange(len(wide) // unit + 1) * unit
+    big = encoding.endswith("be")
+    if kind == 1:  # clean: the reader must take it
+        pass
+    elif kind == 2:  # a stray byte: the length is no longer a whole number of code units
+        stray = rng.randrange(len(wide) + 1)
+        wide[stray:stray] = bytes([rng.randrange(256)])
+    elif kind == 3:  # a lone surrogate code unit (high or low)
+        s = rng.choice([0xD800, 0xDBFF, 0xDC00, 0xDFFF])
+        wide[at:at] = s.to_bytes(unit, "big" if big else "little")
+    elif kind == 4:  # UTF-32 past U+10FFFF, or UTF-16 NUL code units
+        wide[at:at] = (0x110000 if unit == 4 else 0).to_bytes(unit, "big" if big else "little")
+    else:  # cut inside a code unit
+        wide = wide[:max(0, rng.randrange(len(wide) + 1) | 1)]
+    return bytes(wide)
 
 
 _WORDS = ("the council said on Sunday that 12 people died after the dam broke near Lorrin and "
@@ -225,7 +259,8 @@ def inputs_for(fmt: str, n: int, seed: int, pool: dict[str, list[bytes]]) -> lis
     out = []
     for i in range(n):
         if i % 3 == 2:
-            out.append(generate(fmt, rng))
+            data = generate(fmt, rng)
+            out.append(widen(data, rng) if rng.random() < 0.2 else data)
         else:
             base = rng.choice(pool[fmt]) if rng.random() < 0.85 else generate(fmt, rng)
             if fmt == "warc" and base.startswith(b"\x1f\x8b") and rng.random() < 0.6:
