@@ -179,7 +179,8 @@ class _Ctx:
         reach = getattr(self, "_reach", None)
         if reach is None:
             spans = sorted((q.start, q.end) for q in self.quotes)
-            reach = self._reach = ([s for s, _ in spans], list(itertools.accumulate((e for _, e in spans), max)))
+            reach = self._reach = ([s for s, _ in spans], list(itertools.accumulate((e for _, e in spans), max)),
+                                   spans)
         i = bisect.bisect_right(reach[0], pos) - 1
         return i >= 0 and reach[1][i] > pos
 
@@ -198,6 +199,56 @@ class _Ctx:
             starts = self._starts = [p[0] for p in self.paragraphs]
         return max(0, bisect.bisect_right(starts, pos) - 1)
 
+    def cue_indices(self) -> list[int]:
+        """Token indices of the cue verbs outside quotes, in order (looked up per quote by bisect:
+        scanning the sentence for each quote was quadratic in a long sentence of many quotes)."""
+        found = getattr(self, "_cue_indices", None)
+        if found is None:
+            speech = _cues()["speech"]
+            found = self._cue_indices = [t.i for t in self.doc if t.pos_ in ("VERB", "AUX")
+                                         and t.lemma_.lower() in speech and not self.inside_quote(t.idx)]
+        return found
+
+    def according_indices(self) -> list[tuple[int, int]]:
+        """(token index of 'according', of its object) for each 'according to X' outside quotes."""
+        found = getattr(self, "_according", None)
+        if found is None:
+            found, doc = [], self.doc
+            for t in doc:
+                if t.lower_ == "according" and t.i + 2 < len(doc) and doc[t.i + 1].lower_ == "to" \
+                        and not self.inside_quote(t.idx):
+                    objs = [c for c in doc[t.i + 1].children if c.dep_ == "pobj"]
+                    if objs:
+                        found.append((t.i, objs[0].i))
+            self._according = found
+        return found
+
+    def finite_counts(self) -> list[int]:
+        """counts[i]: finite verbs (VBD, VBZ, VBP, MD) among the first i tokens."""
+        found = getattr(self, "_finite", None)
+        if found is None:
+            found = self._finite = [0, *itertools.accumulate(
+                t.tag_ in ("VBD", "VBZ", "VBP", "MD") for t in self.doc)]
+        return found
+
+    def quoted_chars(self, start: int, end: int) -> int:
+        """Chars of [start, end) inside quotes; a quote is at most MAX_QUOTE_CHARS long, so only those
+        starting from MAX_QUOTE_CHARS before ``start`` can overlap (summing all was per clause)."""
+        self.inside_quote(start)  # builds the sorted spans
+        starts, _, spans = self._reach
+        lo = bisect.bisect_left(starts, start - MAX_QUOTE_CHARS - 1)
+        hi = bisect.bisect_left(starts, end)
+        return sum(max(0, min(e, end) - max(s, start)) for s, e in spans[lo:hi])
+
+    def once(self, what: str, tok, compute):
+        """``compute(tok)`` once per token: a cue verb heading a long sentence is asked about by every
+        quote in it, and its children are many."""
+        memo = self.__dict__.setdefault("_memo", {})
+        key = (what, tok.i)
+        if key not in memo:
+            memo[key] = compute(tok)
+        return memo[key]
+
 
 @dataclass
 class _Attribution:
@@ -206,9 +257,15 @@ class _Attribution:
     cue_token: object = None
 
 
-def _tokens_between(doc, start: int, end: int):
+def _token_range(doc, start: int, end: int) -> tuple[int, int]:
+    """Token indices [i, j) of the tokens overlapping chars [start, end) (empty when none)."""
     span = doc.char_span(start, end, alignment_mode="expand") if end > start else None
-    return list(span) if span is not None else []
+    return (span.start, span.end) if span is not None else (0, 0)
+
+
+def _tokens_between(doc, start: int, end: int):
+    i, j = _token_range(doc, start, end)
+    return list(doc[i:j]) if j > i else []
 
 
 def _sentences(doc) -> list[tuple[int, int]]:
@@ -242,26 +299,32 @@ def _sentence_bounds(doc, pos: int) -> tuple[int, int]:
 
 def _find_cue(ctx: _Ctx, start: int, end: int, prefer: str) -> object | None:
     """The cue verb between ``start`` and ``end`` outside quotes, nearest to the quote."""
-    toks = [t for t in _tokens_between(ctx.doc, start, end)
-            if t.lemma_.lower() in _cues()["speech"] and t.pos_ in ("VERB", "AUX") and not ctx.inside_quote(t.idx)]
-    if not toks:
+    i, j = _token_range(ctx.doc, start, end)
+    cues = ctx.cue_indices()
+    lo, hi = bisect.bisect_left(cues, i), bisect.bisect_left(cues, j)
+    if lo >= hi:
         return None
-    return toks[0] if prefer == "first" else toks[-1]
+    return ctx.doc[cues[lo] if prefer == "first" else cues[hi - 1]]
 
 
 def _according_to(ctx: _Ctx, start: int, end: int):
-    for t in _tokens_between(ctx.doc, start, end):
-        if t.lower_ == "according" and t.i + 2 < len(ctx.doc) and ctx.doc[t.i + 1].lower_ == "to" \
-                and not ctx.inside_quote(t.idx):
-            objs = [c for c in ctx.doc[t.i + 1].children if c.dep_ == "pobj"]
-            if objs:
-                return t, objs[0]
+    i, j = _token_range(ctx.doc, start, end)
+    found = ctx.according_indices()
+    k = bisect.bisect_left(found, (i, -1))
+    if k < len(found) and found[k][0] < j:
+        return ctx.doc[found[k][0]], ctx.doc[found[k][1]]
     return None
 
 
 def _subject_of(verb, ctx: _Ctx | None = None):
     """The speaker token of a cue verb: its subject, a passive agent, or the subject of the verb it hangs on.
     With ``ctx``, quoted words are never the subject (the parse may take '"My reaction ...," X said' so)."""
+    if ctx is not None:
+        return ctx.once("subject", verb, lambda v: _find_subject(v, ctx))
+    return _find_subject(verb, None)
+
+
+def _find_subject(verb, ctx: _Ctx | None):
     subjects = [c for c in verb.children if c.dep_ in _SUBJ]
     if ctx is not None and subjects and all(ctx.inside_quote(c.idx) for c in subjects):
         return None
@@ -374,7 +437,8 @@ def attribute(ctx: _Ctx, q: QuoteSpan) -> _Attribution:
     before = _find_cue(ctx, s_start, max(s_start, q.start - 1), "last")
     governing = _governing_cue(ctx, q)
     for verb in (governing, after, before):
-        if verb is None or any(c.dep_ == "neg" and not ctx.inside_quote(c.idx) for c in verb.children):
+        if verb is None or ctx.once("negated", verb, lambda v: any(
+                c.dep_ == "neg" and not ctx.inside_quote(c.idx) for c in v.children)):
             continue  # "One can't say ..., but" is no attribution ('"Probably not," she said' is)
         subj = _subject_of(verb, ctx)
         speaker = _speaker_from_token(ctx, subj) or _speaker_between(ctx, close, verb) or _speaker_after(ctx, verb)
@@ -421,7 +485,10 @@ def _governing_cue(ctx: _Ctx, q: QuoteSpan):
 
 def _adjacent(ctx: _Ctx, close: int, verb) -> bool:
     """The cue follows the quote closely ('"...," he said'; '"...," said a report by X')."""
-    between = [t for t in _tokens_between(ctx.doc, close, verb.idx) if t.idx < verb.idx]
+    i, j = _token_range(ctx.doc, close, verb.idx)  # every token of the range starts before the verb
+    if j - i > 14:
+        return False
+    between = list(ctx.doc[i:j])
     return len(between) <= 14 and not any(t.pos_ == "VERB" and not t.is_title for t in between)
 
 
@@ -447,10 +514,15 @@ def _speaker_between(ctx: _Ctx, close: int, verb) -> Speaker | None:
     tagger took for verbs count as names)."""
     if verb.idx <= close:
         return None
-    toks = [t for t in _tokens_between(ctx.doc, close, verb.idx) if t.idx < verb.idx and not t.is_space]
-    while toks and toks[0].is_punct:
-        toks.pop(0)
-    if not toks or len(toks) > 8 or not all(t.pos_ in _NAME_POS or t.is_title for t in toks):
+    toks = []
+    i, j = _token_range(ctx.doc, close, verb.idx)
+    for t in ctx.doc[i:j] if j > i else ():
+        if t.is_space or (t.is_punct and not toks):
+            continue
+        toks.append(t)
+        if len(toks) > 8:
+            return None  # read no further: a long stretch before the cue would be read once per quote
+    if not toks or not all(t.pos_ in _NAME_POS or t.is_title for t in toks):
         return None
     start, end = toks[0].idx, toks[-1].idx + len(toks[-1].text)
     m = ctx.mention_at(start, end)
@@ -479,11 +551,21 @@ def _clause_end(text: str, start: int, limit: int) -> int:
     from .text import _abbreviations
 
     for m in _CLAUSE_END.finditer(text, start, limit):
-        if m.group() == "." and re.search(r"(\w+)$", text[start:m.start()]) and \
-                re.search(r"(\w+)$", text[start:m.start()]).group(1).lower() in _abbreviations():
+        if m.group() == "." and _word_before(text, start, m.start()).lower() in _abbreviations():
             continue
         return m.start()
     return limit
+
+
+def _word_before(text: str, start: int, end: int) -> str:
+    r"""The word characters (``\w``) that end ``text[start:end]``, read backwards: matching ``(\w+)$`` on
+    the slice copied the clause so far at every period (quadratic in a run of 'Mr. Mr. ...')."""
+    if end > start and text[end - 1] == "\n":
+        end -= 1  # '$' also matches before a final newline
+    i = end
+    while i > start and (text[i - 1].isalnum() or text[i - 1] == "_"):
+        i -= 1
+    return text[i:end]
 
 
 # -- quotes of one article --------------------------------------------------
@@ -549,7 +631,7 @@ def _kind(text: str, q: QuoteSpan, att: _Attribution, ctx: _Ctx) -> str:
     inner = text[q.start:q.end].lstrip()
     s_start, _ = _sentence_bounds(ctx.doc, q.start)
     para_start = ctx.paragraphs[ctx.paragraph_of(q.start)][0]
-    lead = text[max(s_start, para_start):max(q.start - 1, 0)].strip().rstrip("'") if q.start - 1 > s_start else ""
+    lead = _lead_end(text, max(s_start, para_start), max(q.start - 1, 0)) if q.start - 1 > s_start else ""
     starts_upper = bool(inner) and (inner[0].isupper() or inner[0] in "[\u2026." or inner[0].isdigit())
     if not lead or lead.endswith(":"):
         return "direct"
@@ -560,6 +642,29 @@ def _kind(text: str, q: QuoteSpan, att: _Attribution, ctx: _Ctx) -> str:
     if _mostly_quoted(text, q, att, ctx):
         return "direct"
     return "partial"
+
+
+def _lead_end(text: str, lo: int, hi: int) -> str:
+    """The last character of ``text[lo:hi].strip().rstrip("'")`` ('' when that is empty), read from the
+    end: the slice was the whole sentence so far, once per quote."""
+    j = hi - 1
+    while j >= lo and text[j].isspace():
+        j -= 1
+    while j >= lo and text[j] == "'":
+        j -= 1
+    k = j
+    while k >= lo and text[k].isspace():
+        k -= 1
+    return text[j] if k >= lo else ""
+
+
+def _at_most_words(text: str, start: int, end: int, most: float) -> bool:
+    """``len(words(text[start:end])) <= most``, counting a window before ``end`` first (a suffix has no
+    more words than the whole): the whole sentence before each quote was read once per quote."""
+    window = max(start, end - 64 * int(most + 1))
+    if window > start and len(words(text[window:end])) > most:
+        return False
+    return len(words(text[start:end])) <= most
 
 
 MOSTLY_QUOTED = 0.5  # share of the reported clause inside the marks above which it is the speaker's words
@@ -579,14 +684,17 @@ def _mostly_quoted(text: str, q: QuoteSpan, att: _Attribution, ctx: _Ctx) -> boo
         start = max(s_start, ctx.paragraphs[ctx.paragraph_of(q.start)][0])
         if quoted < 2 or not _adjacent(ctx, q.end + 1, cue):
             return False
-        return quoted >= MOSTLY_QUOTED * len(words(text[start:q.end]))
+        return _at_most_words(text, start, q.end, quoted / MOSTLY_QUOTED)
     if cue.idx >= q.start:
         return False
     _, s_end = _sentence_bounds(ctx.doc, max(q.start, q.end - 1))
-    if text[q.end:s_end].strip(" \t\n\u00a0\"'\u201d\u2019.,!?;:") or quoted < 4:
+    if _TAIL_WORDS.search(text, q.end, max(q.end, s_end)) or quoted < 4:
         return False
     clause = words(text[cue.idx + len(cue.text):q.end])
     return bool(clause) and quoted >= MOSTLY_QUOTED * len(clause)
+
+
+_TAIL_WORDS = re.compile("[^ \t\n\u00a0\"'\u201d\u2019.,!?;:]")  # what the sentence has after a quote
 
 
 def _continues(ctx: _Ctx, prev: Quote, q: QuoteSpan) -> bool:
@@ -768,24 +876,38 @@ def _around_clause(ctx: _Ctx, lo: int, hi: int) -> tuple[int, int] | None:
         return None
     if lo > 0 and doc[lo - 1].text in _SEPARATORS and doc[lo - 1].idx > s_start:
         start, end = s_start, doc[lo - 1].idx
-        rest = "" if ends else text[after.idx + len(after.text):s_end]
-        if rest.strip(" .!?\"\u201d") and not _has_finite_verb(doc, start, end):
-            end = after.idx + len(after.text) + len(rest.rstrip(" .!?\n"))
+        rest = s_end if ends else after.idx + len(after.text)  # the words after the clause: [rest, s_end)
+        if _REST_WORDS.search(text, rest, max(rest, s_end)) and not _has_finite_verb(ctx, start, end):
+            end = _rstrip_at(text, rest, s_end, " .!?\n")
     elif doc[lo].idx <= s_start + 1 and not ends:
         start, end = after.idx + len(after.text), s_end  # 'According to the report, ...'
     else:
         return None
     while start < end and text[start] in " \t\n\u00a0":
         start += 1
-    end = start + len(text[start:end].rstrip(" \t\n,.;:!?\u00a0\u2014\u2013\u2015-"))
-    if end - start < 2 or len(words(text[start:end])) < MIN_REPORTED_WORDS or "\n" in text[start:end]:
-        return None
-    quoted = sum(max(0, min(q.end, end) - max(q.start, start)) for q in ctx.quotes)
-    return None if quoted > 0.5 * (end - start) else (start, end)
+    end = max(start, _rstrip_at(text, start, end, " \t\n,.;:!?\u00a0\u2014\u2013\u2015-"))
+    if end - start < 2 or end - start > MAX_QUOTE_CHARS or text.find("\n", start, end) >= 0 \
+            or len(words(text[start:end])) < MIN_REPORTED_WORDS:
+        return None  # longer than any quote: a sentence the parser failed to end (and each clause of a
+        # run of them would copy all the sentence before it)
+    return None if ctx.quoted_chars(start, end) > 0.5 * (end - start) else (start, end)
 
 
-def _has_finite_verb(doc, start: int, end: int) -> bool:
-    return any(t.tag_ in ("VBD", "VBZ", "VBP", "MD") for t in _tokens_between(doc, start, end) if t.idx < end)
+_REST_WORDS = re.compile('[^ .!?"\u201d]')
+
+
+def _rstrip_at(text: str, start: int, end: int, chars: str) -> int:
+    """The end of ``text[start:end].rstrip(chars)``, without copying the slice."""
+    while end > start and text[end - 1] in chars:
+        end -= 1
+    return end
+
+
+def _has_finite_verb(ctx: _Ctx, start: int, end: int) -> bool:
+    """A finite verb among the tokens over chars [start, end) (by prefix counts over the Doc)."""
+    i, j = _token_range(ctx.doc, start, end)
+    counts = ctx.finite_counts()
+    return j > i and counts[j] > counts[i]
 
 
 def _person_subjects(ctx: _Ctx) -> list[tuple[int, Speaker]]:
