@@ -217,7 +217,7 @@ class _Ctx:
             for t in doc:
                 if t.lower_ == "according" and t.i + 2 < len(doc) and doc[t.i + 1].lower_ == "to" \
                         and not self.inside_quote(t.idx):
-                    objs = [c for c in doc[t.i + 1].children if c.dep_ == "pobj"]
+                    objs = [c for c in _children(doc[t.i + 1]) if c.dep_ == "pobj"]
                     if objs:
                         found.append((t.i, objs[0].i))
             self._according = found
@@ -297,6 +297,42 @@ def _sentence_bounds(doc, pos: int) -> tuple[int, int]:
     return sents[_sentence_index(doc, pos)] if sents else (pos, pos)
 
 
+def _kids(doc) -> list[list[int]]:
+    """Child indices of every token in order, once per Doc. spaCy finds a token's children by scanning
+    its whole subtree's extent, and a subtree by doing so at every level: a chain of clauses ('X said Y
+    said ...', 'died in A and died in B and ...') made every lookup as long as the rest of the chain."""
+    kids = doc.user_data.get("storydesk_kids")
+    if kids is None:
+        kids = [[] for _ in range(len(doc))]
+        for t in doc:
+            if t.head.i != t.i:
+                kids[t.head.i].append(t.i)
+        doc.user_data["storydesk_kids"] = kids
+    return kids
+
+
+def _children(tok) -> list:
+    """``tok.children`` (in the same order) from :func:`_kids`."""
+    doc = tok.doc
+    return [doc[i] for i in _kids(doc)[tok.i]]
+
+
+def _subtree(tok) -> list:
+    """``list(tok.subtree)`` in the same order (each left child's subtree, the token, each right
+    child's subtree), without recursion: a chain of clauses is thousands of levels deep."""
+    doc, kids = tok.doc, _kids(tok.doc)
+    out, stack = [], [(tok.i, False)]
+    while stack:
+        i, placed = stack.pop()
+        if placed:
+            out.append(doc[i])
+            continue
+        stack += [(k, False) for k in reversed(kids[i]) if k > i]
+        stack.append((i, True))
+        stack += [(k, False) for k in reversed(kids[i]) if k < i]
+    return out
+
+
 def _find_cue(ctx: _Ctx, start: int, end: int, prefer: str) -> object | None:
     """The cue verb between ``start`` and ``end`` outside quotes, nearest to the quote."""
     i, j = _token_range(ctx.doc, start, end)
@@ -325,19 +361,19 @@ def _subject_of(verb, ctx: _Ctx | None = None):
 
 
 def _find_subject(verb, ctx: _Ctx | None):
-    subjects = [c for c in verb.children if c.dep_ in _SUBJ]
+    subjects = [c for c in _children(verb) if c.dep_ in _SUBJ]
     if ctx is not None and subjects and all(ctx.inside_quote(c.idx) for c in subjects):
         return None
     for c in subjects:
         if ctx is None or not ctx.inside_quote(c.idx):
             return c
-    for c in verb.children:
+    for c in _children(verb):
         if c.dep_ == "agent":
-            objs = [g for g in c.children if g.dep_ == "pobj"]
+            objs = [g for g in _children(c) if g.dep_ == "pobj"]
             if objs:
                 return objs[0]
     if verb.dep_ in ("advcl", "xcomp", "conj", "acl") and verb.head is not verb:
-        for c in verb.head.children:
+        for c in _children(verb.head):
             if c.dep_ in _SUBJ:
                 return c
     return None
@@ -361,7 +397,7 @@ def _speaker_from_token(ctx: _Ctx, tok) -> Speaker | None:
     m = ctx.mention_at(tok.idx, tok.idx + len(tok.text))
     span = (m[0], m[1]) if m else None
     if m is None:
-        for c in tok.children:
+        for c in _children(tok):
             if c.dep_ == "appos":
                 m = ctx.mention_at(c.idx, c.idx + len(c.text))
                 if m:
@@ -370,25 +406,20 @@ def _speaker_from_token(ctx: _Ctx, tok) -> Speaker | None:
                     break
     if m is not None and m[3] in ("PERSON", "ORG", "GPE"):
         return Speaker(ctx.names.get(m[2], ctx.article.text[m[0]:m[1]]), m[2], span)
-    for c in tok.children:
+    for c in _children(tok):
         # "a woman who gave only her first name, Lidia": the name is the better speaker text.
         if c.dep_ == "appos" and c.pos_ == "PROPN" and c.is_title:
-            name = ctx.doc[min(t.i for t in c.subtree if t.pos_ == "PROPN"):c.i + 1]
+            name = ctx.doc[min(t.i for t in _subtree(c) if t.pos_ == "PROPN"):c.i + 1]
             return Speaker(name.text, None, (name.start_char, name.end_char))
     return _description(ctx, tok)
 
 
 def _description(ctx: _Ctx, tok) -> Speaker | None:
     """'a spokesperson for the ministry', 'A Western military official' (no clauses, no appositions)."""
-    skip = set()
-    for c in tok.subtree:
-        if c.i != tok.i and c.dep_ in ("relcl", "acl", "appos", "advcl", "punct", "parataxis") and c.head.i == tok.i:
-            skip |= {t.i for t in c.subtree}
-    toks = [t for t in tok.subtree if t.i not in skip]
-    run = [t for t in toks if abs(t.i - tok.i) <= 12]
-    if not run:
+    ends = ctx.once("description", tok, _description_run)
+    if ends is None:
         return None
-    first, last = run[0], run[-1]
+    first, last = ctx.doc[ends[0]], ctx.doc[ends[1]]
     while last.i > first.i and (last.is_punct or last.is_space):
         last = ctx.doc[last.i - 1]
     span = ctx.doc[first.i:last.i + 1]
@@ -396,6 +427,16 @@ def _description(ctx: _Ctx, tok) -> Speaker | None:
     if not text or "\n" in text or len(text) > 120:
         return None
     return Speaker(text, None, (span.start_char, span.end_char))
+
+
+def _description_run(tok) -> tuple[int, int] | None:
+    """First and last token index of the subject's words within 12 tokens of it, clauses left out."""
+    skip = set()
+    for c in _children(tok):  # the children, as the subtree meets them
+        if c.dep_ in ("relcl", "acl", "appos", "advcl", "punct", "parataxis"):
+            skip |= {t.i for t in _subtree(c)}
+    run = [t.i for t in _subtree(tok) if t.i not in skip and abs(t.i - tok.i) <= 12]
+    return (run[0], run[-1]) if run else None
 
 
 def _resolve_pronoun(ctx: _Ctx, tok) -> Speaker | None:
@@ -438,7 +479,7 @@ def attribute(ctx: _Ctx, q: QuoteSpan) -> _Attribution:
     governing = _governing_cue(ctx, q)
     for verb in (governing, after, before):
         if verb is None or ctx.once("negated", verb, lambda v: any(
-                c.dep_ == "neg" and not ctx.inside_quote(c.idx) for c in v.children)):
+                c.dep_ == "neg" and not ctx.inside_quote(c.idx) for c in _children(v))):
             continue  # "One can't say ..., but" is no attribution ('"Probably not," she said' is)
         subj = _subject_of(verb, ctx)
         speaker = _speaker_from_token(ctx, subj) or _speaker_between(ctx, close, verb) or _speaker_after(ctx, verb)
@@ -715,7 +756,7 @@ def indirect_quotes(ctx: _Ctx, used: frozenset[int] = frozenset()) -> list[Quote
     for verb in doc:
         if verb.pos_ not in ("VERB", "AUX") or verb.i in used or verb.lemma_.lower() not in _frame_lemmas():
             continue
-        if ctx.inside_quote(verb.idx) or any(c.dep_ == "neg" for c in verb.children) or _reported_within(ctx, verb):
+        if ctx.inside_quote(verb.idx) or any(c.dep_ == "neg" for c in _children(verb)) or _reported_within(ctx, verb):
             continue
         found = _complement(verb)
         if found is None:
@@ -766,17 +807,17 @@ def _complement(verb):
     (with a predicate: 'called him a liar'), and the fewest tokens that make a statement."""
     lemma, frames = verb.lemma_.lower(), _frames()
     for dep, minimum in _FRAME_ORDER:
-        for c in verb.children:
+        for c in _children(verb):
             if dep == "prep" and c.dep_ == "prep" and lemma in frames.get("prep_" + c.lower_, ()) and c.i > verb.i:
-                return list(c.subtree)[1:], minimum
+                return list(_subtree(c))[1:], minimum
             if c.dep_ == dep and dep != "prep" and lemma in frames[dep]:
-                toks = list(c.subtree)
+                toks = list(_subtree(c))
                 if dep == "dobj":
                     if c.i < verb.i:
                         return None  # 'what he called ...': the object is a relative word
-                    for o in verb.children:
+                    for o in _children(verb):
                         if o.dep_ == "oprd" and o.i > c.i:
-                            toks += [t for t in o.subtree if t.i > toks[-1].i]
+                            toks += [t for t in _subtree(o) if t.i > toks[-1].i]
                 return toks, minimum
     return None
 
@@ -826,15 +867,15 @@ def _said_clause(ctx: _Ctx, verb):
     range of subject, cue and the cue's own modifiers, the speaker and the cue."""
     if verb.lemma_.lower() not in _cues()["indirect"] or verb.pos_ not in ("VERB", "AUX"):
         return None
-    if any(c.dep_ in ("neg", "ccomp", "xcomp") and c.i > verb.i for c in verb.children):
+    if any(c.dep_ in ("neg", "ccomp", "xcomp") and c.i > verb.i for c in _children(verb)):
         return None  # 'X said that ...' is left to indirect_quotes; 'did not say' is no attribution
-    subj = next((c for c in verb.children if c.dep_ == "nsubj"), None)
+    subj = next((c for c in _children(verb) if c.dep_ == "nsubj"), None)
     if subj is None or ctx.inside_quote(subj.idx) or subj.lower_ in _RELATIVE | {"it", "this", "there"}:
         return None
-    allowed = {t.i for t in subj.subtree} | {verb.i}
-    for c in verb.children:
+    allowed = {t.i for t in _subtree(subj)} | {verb.i}
+    for c in _children(verb):
         if c.dep_ in _CLAUSE_DEPS and c.text not in _SEPARATORS:
-            allowed |= {t.i for t in c.subtree}
+            allowed |= {t.i for t in _subtree(c)}
     lo = min(allowed)
     hi = lo
     while hi + 1 in allowed:
@@ -852,10 +893,10 @@ def _according_clause(ctx: _Ctx, tok):
     doc = ctx.doc
     if tok.i + 1 >= len(doc) or doc[tok.i + 1].lower_ != "to":
         return None
-    obj = next((c for c in doc[tok.i + 1].children if c.dep_ == "pobj"), None)
+    obj = next((c for c in _children(doc[tok.i + 1]) if c.dep_ == "pobj"), None)
     if obj is None or obj.lower_ in _RELATIVE | {"it", "this"}:
         return None
-    hi = max(t.i for t in obj.subtree)
+    hi = max(t.i for t in _subtree(obj))
     speaker = _speaker_from_token(ctx, obj)
     if speaker is None:
         return None
@@ -918,13 +959,13 @@ def _person_subjects(ctx: _Ctx) -> list[tuple[int, Speaker]]:
             continue
         m = ctx.mention_at(tok.idx, tok.idx + len(tok.text))
         if m is None:
-            for c in tok.children:
+            for c in _children(tok):
                 if c.dep_ == "appos":
                     m = ctx.mention_at(c.idx, c.idx + len(c.text)) or m
         if m is not None and m[3] == "PERSON":
             out.append((tok.idx, Speaker(ctx.names.get(m[2], ""), m[2], (m[0], m[1]))))
         elif m is None and tok.lemma_.lower() in person_nouns() and tok.head.lemma_.lower() in _cues()["speech"] \
-                and tok.tag_ in ("NN", "NNP") and not any(c.dep_ == "conj" for c in tok.children):
+                and tok.tag_ in ("NN", "NNP") and not any(c.dep_ == "conj" for c in _children(tok)):
             speaker = _speaker_from_token(ctx, tok)
             if speaker is not None:
                 out.append((tok.idx, speaker))
