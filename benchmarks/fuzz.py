@@ -6,7 +6,9 @@ child that crashed), hangs (over --slow seconds), the slowest input and the peak
 Targets (issue 10): >= 2,000 inputs per format, 0 other exceptions, 0 inputs <= 1 MB over 5 s.
 
 Seeds are the repository's own fixtures and fictional sample corpus. Each input runs in a forked
-child with an address-space limit (--mem-mb) and is killed at --kill seconds.
+child with an address-space limit (--mem-mb) and a CPU-time limit (--kill CPU seconds, RLIMIT_CPU);
+a child still running after WALL_FACTOR x --kill wall seconds (blocked, not computing) is killed too.
+Both count as hangs. A wall-clock limit alone killed inputs that used under 1 CPU-s on a busy machine.
 Run: python benchmarks/fuzz.py [--n 2000] [--jobs 2] [--seed 10] [--formats json,feed]
 """
 from __future__ import annotations
@@ -276,8 +278,13 @@ def inputs_for(fmt: str, n: int, seed: int, pool: dict[str, list[bytes]]) -> lis
 
 # -- running one input in a child ------------------------------------------------
 
-def _child(fmt: str, data: bytes, mem_mb: int, wfd: int) -> None:
+WALL_FACTOR = 10  # wall seconds per CPU second of --kill before a child that does not compute is killed
+
+
+def _child(fmt: str, data: bytes, mem_mb: int, wfd: int, cpu_s: float) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (mem_mb << 20, mem_mb << 20))
+    limit = max(1, int(cpu_s + 0.999))
+    resource.setrlimit(resource.RLIMIT_CPU, (limit, limit + 1))  # SIGXCPU, then SIGKILL
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)  # warcio and feedparser print warnings; the outcome is what counts
     sys.stderr = open(os.devnull, "w")  # also when sys.stderr is not fd 2 (under pytest)
@@ -324,7 +331,7 @@ def run(fmt: str, items: list[bytes], jobs: int, slow: float, kill: float, mem_m
             pid = os.fork()
             if pid == 0:
                 os.close(r)
-                _child(fmt, data, mem_mb, w)
+                _child(fmt, data, mem_mb, w, kill)
             os.close(w)
             running[pid] = (r, time.perf_counter(), data, b"")
         _reap(running, tally, slow, kill, fmt)
@@ -341,7 +348,7 @@ def _reap(running: dict, tally: Tally, slow: float, kill: float, fmt: str) -> No
         running[pid] = (r, start, data, buf + chunk)
     now = time.perf_counter()
     for pid, (r, start, data, buf) in list(running.items()):
-        if now - start > kill:
+        if now - start > kill * WALL_FACTOR:
             os.kill(pid, signal.SIGKILL)
         done, status, usage = os.wait4(pid, os.WNOHANG)
         if not done:
@@ -366,9 +373,11 @@ def _count(tally: Tally, payload: bytes, status: int, usage, seconds: float, dat
     tally.inputs += 1
     tally.peak_rss_mb = max(tally.peak_rss_mb, usage.ru_maxrss / 1024)
     # CPU seconds of the child: on a shared machine wall time measures the neighbours too.
-    # A child killed at --kill wall seconds counts as a hang whatever its CPU time.
+    # A child stopped by its CPU limit, or killed after WALL_FACTOR x --kill wall seconds, is a hang.
     wall, seconds = seconds, usage.ru_utime + usage.ru_stime
-    if status & 0x7f == signal.SIGKILL and wall >= kill_s:
+    if status & 0x7f == signal.SIGXCPU or (status & 0x7f == signal.SIGKILL and seconds >= kill_s):
+        seconds = max(seconds, kill_s)
+    elif status & 0x7f == signal.SIGKILL and wall >= kill_s * WALL_FACTOR:
         seconds = max(seconds, wall)
     if seconds > tally.slowest:
         tally.slowest, tally.slowest_bytes = seconds, len(data)
@@ -407,7 +416,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--formats", default=",".join(FORMATS))
     ap.add_argument("--slow", type=float, default=5.0)
-    ap.add_argument("--kill", type=float, default=30.0)
+    ap.add_argument("--kill", type=float, default=30.0, help="CPU seconds a child may use")
     ap.add_argument("--show", action="store_true", help="print example failures")
     args = ap.parse_args()
     rows = []
