@@ -312,9 +312,14 @@ def _kids(doc) -> list[list[int]]:
 
 
 def _children(tok) -> list:
-    """``tok.children`` (in the same order) from :func:`_kids`."""
+    """``tok.children`` (in the same order) from :func:`_kids`, made once per token (a clause's
+    head with thousands of children is asked again by each rule; callers do not change the list)."""
     doc = tok.doc
-    return [doc[i] for i in _kids(doc)[tok.i]]
+    made = doc.user_data.setdefault("storydesk_children", {})
+    found = made.get(tok.i)
+    if found is None:
+        found = made[tok.i] = [doc[i] for i in _kids(doc)[tok.i]]
+    return found
 
 
 def _subtree(tok) -> list:
