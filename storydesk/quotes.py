@@ -240,6 +240,39 @@ class _Ctx:
         hi = bisect.bisect_left(starts, end)
         return sum(max(0, min(e, end) - max(s, start)) for s, e in spans[lo:hi])
 
+    def clause_end(self, start: int, limit: int) -> int:
+        """:func:`_clause_end` by bisect over the text's sentence ends and opening marks, found once:
+        scanning from each quote to the next end was quadratic in a paragraph of ''-quoted words."""
+        found = getattr(self, "_ends", None)
+        text = self.article.text
+        if found is None:
+            from .text import _abbreviations
+
+            cands = [m.start() for m in _CLAUSE_END.finditer(text)]
+            words_before = [_word_before(text, 0, m) for m in cands]
+            skip = [text[m] == "." and w.lower() in _abbreviations() for m, w in zip(cands, words_before)]
+            nxt, after = [len(cands)] * (len(cands) + 1), len(cands)
+            for k in range(len(cands) - 1, -1, -1):
+                after = after if skip[k] else k
+                nxt[k] = after
+            found = self._ends = (cands, [m - len(w) for m, w in zip(cands, words_before)], nxt)
+        cands, word_start, nxt = found
+        k = bisect.bisect_left(cands, start)
+        if k < len(cands) and cands[k] < limit and text[cands[k]] == "." and word_start[k] < start:
+            # The word before the first period runs back past ``start``: only its part after ``start``
+            # counts (later periods have a period between them and ``start``).
+            from .text import _abbreviations
+
+            if _word_before(text, start, cands[k]).lower() not in _abbreviations():
+                return cands[k]
+            k += 1
+        return self._after(k, limit)
+
+    def _after(self, k: int, limit: int) -> int:
+        cands, _, nxt = self._ends
+        k = nxt[k] if k < len(cands) else k
+        return cands[k] if k < len(cands) and cands[k] < limit else limit
+
     def once(self, what: str, tok, compute):
         """``compute(tok)`` once per token: a cue verb heading a long sentence is asked about by every
         quote in it, and its children are many."""
@@ -476,7 +509,7 @@ def attribute(ctx: _Ctx, q: QuoteSpan) -> _Attribution:
     _, s_end = _sentence_bounds(ctx.doc, max(q.start, q.end - 1))
     # The sentence after the quote may hold the attribution ('"...," he said.'), the model often
     # puts a sentence break right after the closing mark.
-    after_end = _clause_end(text, close, ctx.paragraphs[ctx.paragraph_of(q.start)][1])
+    after_end = ctx.clause_end(close, ctx.paragraphs[ctx.paragraph_of(q.start)][1])
     after = _find_cue(ctx, close, max(after_end, min(s_end, after_end)), "first")
     if after is not None and not _adjacent(ctx, close, after):
         after = None
