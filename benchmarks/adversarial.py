@@ -1,7 +1,9 @@
 """Every text function on adversarial shapes at 1x, 4x and 16x size: is it linear?
 
 Functions: cleaning (ingest.clean.clean_text), sentences (text.sentence_spans), quotes
-(quotes.quote_spans), time (timex.tag), figures (claims.article_figures), claims
+(quotes.quote_spans), speakers (quotes.article_quotes: attribution, reported speech, indirect
+quotes, genders; on a Doc parsed before the clock starts, with the Doc's people and organisations
+as the entity index), time (timex.tag), figures (claims.article_figures), claims
 (claims.article_statements). Shapes are texts built to hit the worst case of a rule: lists of
 numbers in one sentence, runs of abbreviations and initials, byline-like lines, long runs of one
 character, many metadata lines, ... A linear function has a 16x/1x time ratio of about 16.
@@ -59,6 +61,20 @@ SHAPES = {
     "short lines": lambda n: _fill("Dam.\n", n, "", "End."),
     "parentheses": lambda n: _fill("(", n, "See ", "photo)"),
     "capitalised": lambda n: _fill("Lorrin Dam Authority ", n, "The ", "said 12 died."),
+    # Shapes for the attribution rules (quotes.reported_speech, indirect_quotes, _infer_genders).
+    "said chain": lambda n: _fill("Ana Ruiz said, Ben Okafor said, ", n, "The dam, ", "held."),
+    "said sentences": lambda n: _fill("The dam held, Ana Ruiz said. ", n, "", ""),
+    "according chain": lambda n: _fill("according to the report, ", n, "The dam broke, ", "officials said."),
+    "according sentences": lambda n: _fill("According to the report, the dam broke at noon. ", n, "", ""),
+    "commas": lambda n: _fill(", ", n, "Ana Ruiz said", " the dam broke."),
+    "comma words": lambda n: _fill("water, ", n, "The dam, Ana Ruiz said, held ", "mud."),
+    "quoted said": lambda n: _fill('"We are ready," Ana Ruiz said. ', n, "", ""),
+    "quotes one sentence": lambda n: _fill('"ready" and ', n, "Ana Ruiz said the crews were ", '"tired."'),
+    "doubled apostrophes": lambda n: _fill("''ready'' ", n, "Ana Ruiz said ", "''now.''"),
+    "apostrophe run": lambda n: _fill("''", n, "Ana Ruiz said ", " now."),
+    "said that": lambda n: _fill("Ana Ruiz said that the dam broke and ", n, "", "the crews left."),
+    "pronouns": lambda n: _fill("Ana Ruiz said she saw it and he said she left. ", n, "", ""),
+    "quote after Mr.": lambda n: _fill("Mr. ", n, '"We are ready," said ', "Ruiz."),
 }
 
 
@@ -80,6 +96,9 @@ def _fn(name: str):
     if name == "quotes":
         from storydesk.quotes import quote_spans
         return quote_spans
+    if name == "speakers":
+        from storydesk.quotes import article_quotes
+        return lambda prepared: article_quotes(*prepared)
     if name == "time":
         from storydesk.timex import tag
         return lambda t: tag(t, "2025-01-15")
@@ -94,7 +113,21 @@ def _fn(name: str):
     raise KeyError(name)
 
 
-FUNCTIONS = ("cleaning", "sentences", "quotes", "time", "figures", "claims")
+FUNCTIONS = ("cleaning", "sentences", "quotes", "speakers", "time", "figures", "claims")
+
+
+def _prepare(fn_name: str, text: str):
+    """What the function is called with: the text, or for speakers the article, its parse and the
+    entity index (parsing is the nlp benchmarks' business, not this one's)."""
+    if fn_name != "speakers":
+        return text
+    from storydesk import nlp
+
+    doc = nlp.parse([nlp.capped(text)], n_process=1)[0]
+    mentions = sorted((e.start_char, e.end_char, "e:" + e.text, e.label_) for e in doc.ents
+                      if e.label_ in ("PERSON", "ORG", "GPE"))
+    names = {m[2]: m[2][2:] for m in mentions}
+    return _article(text), doc, [], (mentions, names, {})
 
 
 def _cpu() -> float:
@@ -104,7 +137,9 @@ def _cpu() -> float:
 def _measure(fn_name: str, text: str, reps: int, conn) -> None:
     """Best of a few samples, each ``reps`` calls, sent to the parent after every sample."""
     fn = _fn(fn_name)
-    fn("Warm up. The vocabularies load once, 12 people.")
+    fn(_prepare(fn_name, "Warm up. The vocabularies load once, 12 people, Ana Ruiz said."))
+    text = _prepare(fn_name, text)
+    conn.send(("ready", None))  # the cap counts from here: parsing 64 KB is not the function's time
     best, total, runs = float("inf"), 0.0, 0
     try:
         while runs < _MIN_SAMPLES or (total < _MIN_SECONDS and runs < _MAX_SAMPLES):
@@ -125,6 +160,9 @@ def _measure(fn_name: str, text: str, reps: int, conn) -> None:
 _MIN_SAMPLES, _MAX_SAMPLES, _MIN_SECONDS = 5, 9, 1.5
 
 
+_PREPARE_S = 120  # wall seconds allowed for the parse before the cap starts (speakers; see nlp.PUNCT_RUN)
+
+
 def cell(fn_name: str, text: str, cap: float, reps: int = 1):
     """CPU seconds of one call (best sample) in a child, or ('cap'|'error', ...)."""
     ctx = mp.get_context("fork")
@@ -132,7 +170,7 @@ def cell(fn_name: str, text: str, cap: float, reps: int = 1):
     proc = ctx.Process(target=_measure, args=(fn_name, text, reps, child))
     proc.start()
     child.close()
-    kind, value, deadline = "cap", None, time.perf_counter() + cap
+    kind, value, deadline = "cap", None, time.perf_counter() + cap + _PREPARE_S
     while parent.poll(max(0.0, deadline - time.perf_counter())):
         try:
             got, got_value = parent.recv()
@@ -140,6 +178,9 @@ def cell(fn_name: str, text: str, cap: float, reps: int = 1):
             break
         if got == "done":
             break
+        if got == "ready":
+            deadline = time.perf_counter() + cap
+            continue
         kind, value = got, got_value
         if got == "error":
             break

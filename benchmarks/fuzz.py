@@ -6,7 +6,9 @@ child that crashed), hangs (over --slow seconds), the slowest input and the peak
 Targets (issue 10): >= 2,000 inputs per format, 0 other exceptions, 0 inputs <= 1 MB over 5 s.
 
 Seeds are the repository's own fixtures and fictional sample corpus. Each input runs in a forked
-child with an address-space limit (--mem-mb) and is killed at --kill seconds.
+child with an address-space limit (--mem-mb) and a CPU-time limit (--kill CPU seconds, RLIMIT_CPU);
+a child still running after WALL_FACTOR x --kill wall seconds (blocked, not computing) is killed too.
+Both count as hangs. A wall-clock limit alone killed inputs that used under 1 CPU-s on a busy machine.
 Run: python benchmarks/fuzz.py [--n 2000] [--jobs 2] [--seed 10] [--formats json,feed]
 """
 from __future__ import annotations
@@ -88,10 +90,10 @@ def warc(records: list[tuple[str, str, bytes]], compress: bool = True) -> bytes:
 # -- mutations -----------------------------------------------------------------
 
 def mutate(data: bytes, rng: random.Random, pool: list[bytes]) -> bytes:
-    """One to four random byte-level edits."""
+    """One to four random byte-level edits (one edit in eight is :func:`widen`)."""
     buf = bytearray(data)
     for _ in range(rng.randint(1, 4)):
-        op = rng.randrange(7)
+        op = rng.randrange(8)
         pos = rng.randrange(len(buf) + 1)
         if op == 0 and buf:
             buf[min(pos, len(buf) - 1)] = rng.randrange(256)
@@ -104,10 +106,44 @@ def mutate(data: bytes, rng: random.Random, pool: list[bytes]) -> bytes:
         elif op == 5 and buf:
             a = rng.randrange(len(buf))
             buf[pos:pos] = buf[a:a + rng.randint(1, 400)] * rng.randint(1, 8)
+        elif op == 7:
+            buf = bytearray(widen(bytes(buf), rng))
         else:
             other = rng.choice(pool)
             buf = buf[:pos] + other[rng.randrange(len(other) + 1):]
     return bytes(buf)
+
+
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")
+_WIDE = ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be")
+
+
+def widen(data: bytes, rng: random.Random) -> bytes:
+    """UTF-16/32 and BOM trouble (the readers take wide inputs since detect.wide_unicode): a BOM that
+    does not match the bytes, or the input re-encoded (with or without BOM) as it is, with a stray odd
+    byte, a lone surrogate code unit or a code point over U+10FFFF in it, or cut inside a code unit."""
+    kind = rng.randrange(6)
+    if kind == 0:
+        return rng.choice(_BOMS) + data
+    text = data.decode("utf-8", "replace")
+    encoding = rng.choice(_WIDE)
+    wide = bytearray(text.encode(encoding, "surrogatepass"))
+    unit = 4 if "32" in encoding else 2
+    at = rng.randrange(len(wide) // unit + 1) * unit
+    big = encoding.endswith("be")
+    if kind == 1:  # clean: the reader must take it
+        pass
+    elif kind == 2:  # a stray byte: the length is no longer a whole number of code units
+        stray = rng.randrange(len(wide) + 1)
+        wide[stray:stray] = bytes([rng.randrange(256)])
+    elif kind == 3:  # a lone surrogate code unit (high or low)
+        s = rng.choice([0xD800, 0xDBFF, 0xDC00, 0xDFFF])
+        wide[at:at] = s.to_bytes(unit, "big" if big else "little")
+    elif kind == 4:  # UTF-32 past U+10FFFF, or UTF-16 NUL code units
+        wide[at:at] = (0x110000 if unit == 4 else 0).to_bytes(unit, "big" if big else "little")
+    else:  # cut inside a code unit
+        wide = wide[:max(0, rng.randrange(len(wide) + 1) | 1)]
+    return bytes(wide)
 
 
 _WORDS = ("the council said on Sunday that 12 people died after the dam broke near Lorrin and "
@@ -225,7 +261,8 @@ def inputs_for(fmt: str, n: int, seed: int, pool: dict[str, list[bytes]]) -> lis
     out = []
     for i in range(n):
         if i % 3 == 2:
-            out.append(generate(fmt, rng))
+            data = generate(fmt, rng)
+            out.append(widen(data, rng) if rng.random() < 0.2 else data)
         else:
             base = rng.choice(pool[fmt]) if rng.random() < 0.85 else generate(fmt, rng)
             if fmt == "warc" and base.startswith(b"\x1f\x8b") and rng.random() < 0.6:
@@ -241,8 +278,13 @@ def inputs_for(fmt: str, n: int, seed: int, pool: dict[str, list[bytes]]) -> lis
 
 # -- running one input in a child ------------------------------------------------
 
-def _child(fmt: str, data: bytes, mem_mb: int, wfd: int) -> None:
+WALL_FACTOR = 10  # wall seconds per CPU second of --kill before a child that does not compute is killed
+
+
+def _child(fmt: str, data: bytes, mem_mb: int, wfd: int, cpu_s: float) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (mem_mb << 20, mem_mb << 20))
+    limit = max(1, int(cpu_s + 0.999))
+    resource.setrlimit(resource.RLIMIT_CPU, (limit, limit + 1))  # SIGXCPU, then SIGKILL
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)  # warcio and feedparser print warnings; the outcome is what counts
     sys.stderr = open(os.devnull, "w")  # also when sys.stderr is not fd 2 (under pytest)
@@ -289,7 +331,7 @@ def run(fmt: str, items: list[bytes], jobs: int, slow: float, kill: float, mem_m
             pid = os.fork()
             if pid == 0:
                 os.close(r)
-                _child(fmt, data, mem_mb, w)
+                _child(fmt, data, mem_mb, w, kill)
             os.close(w)
             running[pid] = (r, time.perf_counter(), data, b"")
         _reap(running, tally, slow, kill, fmt)
@@ -306,7 +348,7 @@ def _reap(running: dict, tally: Tally, slow: float, kill: float, fmt: str) -> No
         running[pid] = (r, start, data, buf + chunk)
     now = time.perf_counter()
     for pid, (r, start, data, buf) in list(running.items()):
-        if now - start > kill:
+        if now - start > kill * WALL_FACTOR:
             os.kill(pid, signal.SIGKILL)
         done, status, usage = os.wait4(pid, os.WNOHANG)
         if not done:
@@ -331,9 +373,11 @@ def _count(tally: Tally, payload: bytes, status: int, usage, seconds: float, dat
     tally.inputs += 1
     tally.peak_rss_mb = max(tally.peak_rss_mb, usage.ru_maxrss / 1024)
     # CPU seconds of the child: on a shared machine wall time measures the neighbours too.
-    # A child killed at --kill wall seconds counts as a hang whatever its CPU time.
+    # A child stopped by its CPU limit, or killed after WALL_FACTOR x --kill wall seconds, is a hang.
     wall, seconds = seconds, usage.ru_utime + usage.ru_stime
-    if status & 0x7f == signal.SIGKILL and wall >= kill_s:
+    if status & 0x7f == signal.SIGXCPU or (status & 0x7f == signal.SIGKILL and seconds >= kill_s):
+        seconds = max(seconds, kill_s)
+    elif status & 0x7f == signal.SIGKILL and wall >= kill_s * WALL_FACTOR:
         seconds = max(seconds, wall)
     if seconds > tally.slowest:
         tally.slowest, tally.slowest_bytes = seconds, len(data)
@@ -372,7 +416,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--formats", default=",".join(FORMATS))
     ap.add_argument("--slow", type=float, default=5.0)
-    ap.add_argument("--kill", type=float, default=30.0)
+    ap.add_argument("--kill", type=float, default=30.0, help="CPU seconds a child may use")
     ap.add_argument("--show", action="store_true", help="print example failures")
     args = ap.parse_args()
     rows = []

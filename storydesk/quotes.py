@@ -179,7 +179,8 @@ class _Ctx:
         reach = getattr(self, "_reach", None)
         if reach is None:
             spans = sorted((q.start, q.end) for q in self.quotes)
-            reach = self._reach = ([s for s, _ in spans], list(itertools.accumulate((e for _, e in spans), max)))
+            reach = self._reach = ([s for s, _ in spans], list(itertools.accumulate((e for _, e in spans), max)),
+                                   spans)
         i = bisect.bisect_right(reach[0], pos) - 1
         return i >= 0 and reach[1][i] > pos
 
@@ -198,6 +199,89 @@ class _Ctx:
             starts = self._starts = [p[0] for p in self.paragraphs]
         return max(0, bisect.bisect_right(starts, pos) - 1)
 
+    def cue_indices(self) -> list[int]:
+        """Token indices of the cue verbs outside quotes, in order (looked up per quote by bisect:
+        scanning the sentence for each quote was quadratic in a long sentence of many quotes)."""
+        found = getattr(self, "_cue_indices", None)
+        if found is None:
+            speech = _cues()["speech"]
+            found = self._cue_indices = [t.i for t in self.doc if t.pos_ in ("VERB", "AUX")
+                                         and t.lemma_.lower() in speech and not self.inside_quote(t.idx)]
+        return found
+
+    def according_indices(self) -> list[tuple[int, int]]:
+        """(token index of 'according', of its object) for each 'according to X' outside quotes."""
+        found = getattr(self, "_according", None)
+        if found is None:
+            found, doc = [], self.doc
+            for t in doc:
+                if t.lower_ == "according" and t.i + 2 < len(doc) and doc[t.i + 1].lower_ == "to" \
+                        and not self.inside_quote(t.idx):
+                    objs = [c for c in _children(doc[t.i + 1]) if c.dep_ == "pobj"]
+                    if objs:
+                        found.append((t.i, objs[0].i))
+            self._according = found
+        return found
+
+    def finite_counts(self) -> list[int]:
+        """counts[i]: finite verbs (VBD, VBZ, VBP, MD) among the first i tokens."""
+        found = getattr(self, "_finite", None)
+        if found is None:
+            found = self._finite = [0, *itertools.accumulate(
+                t.tag_ in ("VBD", "VBZ", "VBP", "MD") for t in self.doc)]
+        return found
+
+    def quoted_chars(self, start: int, end: int) -> int:
+        """Chars of [start, end) inside quotes; a quote is at most MAX_QUOTE_CHARS long, so only those
+        starting from MAX_QUOTE_CHARS before ``start`` can overlap (summing all was per clause)."""
+        self.inside_quote(start)  # builds the sorted spans
+        starts, _, spans = self._reach
+        lo = bisect.bisect_left(starts, start - MAX_QUOTE_CHARS - 1)
+        hi = bisect.bisect_left(starts, end)
+        return sum(max(0, min(e, end) - max(s, start)) for s, e in spans[lo:hi])
+
+    def clause_end(self, start: int, limit: int) -> int:
+        """:func:`_clause_end` by bisect over the text's sentence ends and opening marks, found once:
+        scanning from each quote to the next end was quadratic in a paragraph of ''-quoted words."""
+        found = getattr(self, "_ends", None)
+        text = self.article.text
+        if found is None:
+            from .text import _abbreviations
+
+            cands = [m.start() for m in _CLAUSE_END.finditer(text)]
+            words_before = [_word_before(text, 0, m) for m in cands]
+            skip = [text[m] == "." and w.lower() in _abbreviations() for m, w in zip(cands, words_before)]
+            nxt, after = [len(cands)] * (len(cands) + 1), len(cands)
+            for k in range(len(cands) - 1, -1, -1):
+                after = after if skip[k] else k
+                nxt[k] = after
+            found = self._ends = (cands, [m - len(w) for m, w in zip(cands, words_before)], nxt)
+        cands, word_start, nxt = found
+        k = bisect.bisect_left(cands, start)
+        if k < len(cands) and cands[k] < limit and text[cands[k]] == "." and word_start[k] < start:
+            # The word before the first period runs back past ``start``: only its part after ``start``
+            # counts (later periods have a period between them and ``start``).
+            from .text import _abbreviations
+
+            if _word_before(text, start, cands[k]).lower() not in _abbreviations():
+                return cands[k]
+            k += 1
+        return self._after(k, limit)
+
+    def _after(self, k: int, limit: int) -> int:
+        cands, _, nxt = self._ends
+        k = nxt[k] if k < len(cands) else k
+        return cands[k] if k < len(cands) and cands[k] < limit else limit
+
+    def once(self, what: str, tok, compute):
+        """``compute(tok)`` once per token: a cue verb heading a long sentence is asked about by every
+        quote in it, and its children are many."""
+        memo = self.__dict__.setdefault("_memo", {})
+        key = (what, tok.i)
+        if key not in memo:
+            memo[key] = compute(tok)
+        return memo[key]
+
 
 @dataclass
 class _Attribution:
@@ -206,9 +290,15 @@ class _Attribution:
     cue_token: object = None
 
 
-def _tokens_between(doc, start: int, end: int):
+def _token_range(doc, start: int, end: int) -> tuple[int, int]:
+    """Token indices [i, j) of the tokens overlapping chars [start, end) (empty when none)."""
     span = doc.char_span(start, end, alignment_mode="expand") if end > start else None
-    return list(span) if span is not None else []
+    return (span.start, span.end) if span is not None else (0, 0)
+
+
+def _tokens_between(doc, start: int, end: int):
+    i, j = _token_range(doc, start, end)
+    return list(doc[i:j]) if j > i else []
 
 
 def _sentences(doc) -> list[tuple[int, int]]:
@@ -240,41 +330,88 @@ def _sentence_bounds(doc, pos: int) -> tuple[int, int]:
     return sents[_sentence_index(doc, pos)] if sents else (pos, pos)
 
 
+def _kids(doc) -> list[list[int]]:
+    """Child indices of every token in order, once per Doc. spaCy finds a token's children by scanning
+    its whole subtree's extent, and a subtree by doing so at every level: a chain of clauses ('X said Y
+    said ...', 'died in A and died in B and ...') made every lookup as long as the rest of the chain."""
+    kids = doc.user_data.get("storydesk_kids")
+    if kids is None:
+        kids = [[] for _ in range(len(doc))]
+        for t in doc:
+            if t.head.i != t.i:
+                kids[t.head.i].append(t.i)
+        doc.user_data["storydesk_kids"] = kids
+    return kids
+
+
+def _children(tok) -> list:
+    """``tok.children`` (in the same order) from :func:`_kids`, made once per token (a clause's
+    head with thousands of children is asked again by each rule; callers do not change the list)."""
+    doc = tok.doc
+    made = doc.user_data.setdefault("storydesk_children", {})
+    found = made.get(tok.i)
+    if found is None:
+        found = made[tok.i] = [doc[i] for i in _kids(doc)[tok.i]]
+    return found
+
+
+def _subtree(tok) -> list:
+    """``list(tok.subtree)`` in the same order (each left child's subtree, the token, each right
+    child's subtree), without recursion: a chain of clauses is thousands of levels deep."""
+    doc, kids = tok.doc, _kids(tok.doc)
+    out, stack = [], [(tok.i, False)]
+    while stack:
+        i, placed = stack.pop()
+        if placed:
+            out.append(doc[i])
+            continue
+        stack += [(k, False) for k in reversed(kids[i]) if k > i]
+        stack.append((i, True))
+        stack += [(k, False) for k in reversed(kids[i]) if k < i]
+    return out
+
+
 def _find_cue(ctx: _Ctx, start: int, end: int, prefer: str) -> object | None:
     """The cue verb between ``start`` and ``end`` outside quotes, nearest to the quote."""
-    toks = [t for t in _tokens_between(ctx.doc, start, end)
-            if t.lemma_.lower() in _cues()["speech"] and t.pos_ in ("VERB", "AUX") and not ctx.inside_quote(t.idx)]
-    if not toks:
+    i, j = _token_range(ctx.doc, start, end)
+    cues = ctx.cue_indices()
+    lo, hi = bisect.bisect_left(cues, i), bisect.bisect_left(cues, j)
+    if lo >= hi:
         return None
-    return toks[0] if prefer == "first" else toks[-1]
+    return ctx.doc[cues[lo] if prefer == "first" else cues[hi - 1]]
 
 
 def _according_to(ctx: _Ctx, start: int, end: int):
-    for t in _tokens_between(ctx.doc, start, end):
-        if t.lower_ == "according" and t.i + 2 < len(ctx.doc) and ctx.doc[t.i + 1].lower_ == "to" \
-                and not ctx.inside_quote(t.idx):
-            objs = [c for c in ctx.doc[t.i + 1].children if c.dep_ == "pobj"]
-            if objs:
-                return t, objs[0]
+    i, j = _token_range(ctx.doc, start, end)
+    found = ctx.according_indices()
+    k = bisect.bisect_left(found, (i, -1))
+    if k < len(found) and found[k][0] < j:
+        return ctx.doc[found[k][0]], ctx.doc[found[k][1]]
     return None
 
 
 def _subject_of(verb, ctx: _Ctx | None = None):
     """The speaker token of a cue verb: its subject, a passive agent, or the subject of the verb it hangs on.
     With ``ctx``, quoted words are never the subject (the parse may take '"My reaction ...," X said' so)."""
-    subjects = [c for c in verb.children if c.dep_ in _SUBJ]
+    if ctx is not None:
+        return ctx.once("subject", verb, lambda v: _find_subject(v, ctx))
+    return _find_subject(verb, None)
+
+
+def _find_subject(verb, ctx: _Ctx | None):
+    subjects = [c for c in _children(verb) if c.dep_ in _SUBJ]
     if ctx is not None and subjects and all(ctx.inside_quote(c.idx) for c in subjects):
         return None
     for c in subjects:
         if ctx is None or not ctx.inside_quote(c.idx):
             return c
-    for c in verb.children:
+    for c in _children(verb):
         if c.dep_ == "agent":
-            objs = [g for g in c.children if g.dep_ == "pobj"]
+            objs = [g for g in _children(c) if g.dep_ == "pobj"]
             if objs:
                 return objs[0]
     if verb.dep_ in ("advcl", "xcomp", "conj", "acl") and verb.head is not verb:
-        for c in verb.head.children:
+        for c in _children(verb.head):
             if c.dep_ in _SUBJ:
                 return c
     return None
@@ -298,7 +435,7 @@ def _speaker_from_token(ctx: _Ctx, tok) -> Speaker | None:
     m = ctx.mention_at(tok.idx, tok.idx + len(tok.text))
     span = (m[0], m[1]) if m else None
     if m is None:
-        for c in tok.children:
+        for c in _children(tok):
             if c.dep_ == "appos":
                 m = ctx.mention_at(c.idx, c.idx + len(c.text))
                 if m:
@@ -307,25 +444,20 @@ def _speaker_from_token(ctx: _Ctx, tok) -> Speaker | None:
                     break
     if m is not None and m[3] in ("PERSON", "ORG", "GPE"):
         return Speaker(ctx.names.get(m[2], ctx.article.text[m[0]:m[1]]), m[2], span)
-    for c in tok.children:
+    for c in _children(tok):
         # "a woman who gave only her first name, Lidia": the name is the better speaker text.
         if c.dep_ == "appos" and c.pos_ == "PROPN" and c.is_title:
-            name = ctx.doc[min(t.i for t in c.subtree if t.pos_ == "PROPN"):c.i + 1]
+            name = ctx.doc[min(t.i for t in _subtree(c) if t.pos_ == "PROPN"):c.i + 1]
             return Speaker(name.text, None, (name.start_char, name.end_char))
     return _description(ctx, tok)
 
 
 def _description(ctx: _Ctx, tok) -> Speaker | None:
     """'a spokesperson for the ministry', 'A Western military official' (no clauses, no appositions)."""
-    skip = set()
-    for c in tok.subtree:
-        if c.i != tok.i and c.dep_ in ("relcl", "acl", "appos", "advcl", "punct", "parataxis") and c.head.i == tok.i:
-            skip |= {t.i for t in c.subtree}
-    toks = [t for t in tok.subtree if t.i not in skip]
-    run = [t for t in toks if abs(t.i - tok.i) <= 12]
-    if not run:
+    ends = ctx.once("description", tok, _description_run)
+    if ends is None:
         return None
-    first, last = run[0], run[-1]
+    first, last = ctx.doc[ends[0]], ctx.doc[ends[1]]
     while last.i > first.i and (last.is_punct or last.is_space):
         last = ctx.doc[last.i - 1]
     span = ctx.doc[first.i:last.i + 1]
@@ -333,6 +465,16 @@ def _description(ctx: _Ctx, tok) -> Speaker | None:
     if not text or "\n" in text or len(text) > 120:
         return None
     return Speaker(text, None, (span.start_char, span.end_char))
+
+
+def _description_run(tok) -> tuple[int, int] | None:
+    """First and last token index of the subject's words within 12 tokens of it, clauses left out."""
+    skip = set()
+    for c in _children(tok):  # the children, as the subtree meets them
+        if c.dep_ in ("relcl", "acl", "appos", "advcl", "punct", "parataxis"):
+            skip |= {t.i for t in _subtree(c)}
+    run = [t.i for t in _subtree(tok) if t.i not in skip and abs(t.i - tok.i) <= 12]
+    return (run[0], run[-1]) if run else None
 
 
 def _resolve_pronoun(ctx: _Ctx, tok) -> Speaker | None:
@@ -367,14 +509,15 @@ def attribute(ctx: _Ctx, q: QuoteSpan) -> _Attribution:
     _, s_end = _sentence_bounds(ctx.doc, max(q.start, q.end - 1))
     # The sentence after the quote may hold the attribution ('"...," he said.'), the model often
     # puts a sentence break right after the closing mark.
-    after_end = _clause_end(text, close, ctx.paragraphs[ctx.paragraph_of(q.start)][1])
+    after_end = ctx.clause_end(close, ctx.paragraphs[ctx.paragraph_of(q.start)][1])
     after = _find_cue(ctx, close, max(after_end, min(s_end, after_end)), "first")
     if after is not None and not _adjacent(ctx, close, after):
         after = None
     before = _find_cue(ctx, s_start, max(s_start, q.start - 1), "last")
     governing = _governing_cue(ctx, q)
     for verb in (governing, after, before):
-        if verb is None or any(c.dep_ == "neg" and not ctx.inside_quote(c.idx) for c in verb.children):
+        if verb is None or ctx.once("negated", verb, lambda v: any(
+                c.dep_ == "neg" and not ctx.inside_quote(c.idx) for c in _children(v))):
             continue  # "One can't say ..., but" is no attribution ('"Probably not," she said' is)
         subj = _subject_of(verb, ctx)
         speaker = _speaker_from_token(ctx, subj) or _speaker_between(ctx, close, verb) or _speaker_after(ctx, verb)
@@ -421,7 +564,10 @@ def _governing_cue(ctx: _Ctx, q: QuoteSpan):
 
 def _adjacent(ctx: _Ctx, close: int, verb) -> bool:
     """The cue follows the quote closely ('"...," he said'; '"...," said a report by X')."""
-    between = [t for t in _tokens_between(ctx.doc, close, verb.idx) if t.idx < verb.idx]
+    i, j = _token_range(ctx.doc, close, verb.idx)  # every token of the range starts before the verb
+    if j - i > 14:
+        return False
+    between = list(ctx.doc[i:j])
     return len(between) <= 14 and not any(t.pos_ == "VERB" and not t.is_title for t in between)
 
 
@@ -447,10 +593,15 @@ def _speaker_between(ctx: _Ctx, close: int, verb) -> Speaker | None:
     tagger took for verbs count as names)."""
     if verb.idx <= close:
         return None
-    toks = [t for t in _tokens_between(ctx.doc, close, verb.idx) if t.idx < verb.idx and not t.is_space]
-    while toks and toks[0].is_punct:
-        toks.pop(0)
-    if not toks or len(toks) > 8 or not all(t.pos_ in _NAME_POS or t.is_title for t in toks):
+    toks = []
+    i, j = _token_range(ctx.doc, close, verb.idx)
+    for t in ctx.doc[i:j] if j > i else ():
+        if t.is_space or (t.is_punct and not toks):
+            continue
+        toks.append(t)
+        if len(toks) > 8:
+            return None  # read no further: a long stretch before the cue would be read once per quote
+    if not toks or not all(t.pos_ in _NAME_POS or t.is_title for t in toks):
         return None
     start, end = toks[0].idx, toks[-1].idx + len(toks[-1].text)
     m = ctx.mention_at(start, end)
@@ -479,11 +630,21 @@ def _clause_end(text: str, start: int, limit: int) -> int:
     from .text import _abbreviations
 
     for m in _CLAUSE_END.finditer(text, start, limit):
-        if m.group() == "." and re.search(r"(\w+)$", text[start:m.start()]) and \
-                re.search(r"(\w+)$", text[start:m.start()]).group(1).lower() in _abbreviations():
+        if m.group() == "." and _word_before(text, start, m.start()).lower() in _abbreviations():
             continue
         return m.start()
     return limit
+
+
+def _word_before(text: str, start: int, end: int) -> str:
+    r"""The word characters (``\w``) that end ``text[start:end]``, read backwards: matching ``(\w+)$`` on
+    the slice copied the clause so far at every period (quadratic in a run of 'Mr. Mr. ...')."""
+    if end > start and text[end - 1] == "\n":
+        end -= 1  # '$' also matches before a final newline
+    i = end
+    while i > start and (text[i - 1].isalnum() or text[i - 1] == "_"):
+        i -= 1
+    return text[i:end]
 
 
 # -- quotes of one article --------------------------------------------------
@@ -549,7 +710,7 @@ def _kind(text: str, q: QuoteSpan, att: _Attribution, ctx: _Ctx) -> str:
     inner = text[q.start:q.end].lstrip()
     s_start, _ = _sentence_bounds(ctx.doc, q.start)
     para_start = ctx.paragraphs[ctx.paragraph_of(q.start)][0]
-    lead = text[max(s_start, para_start):max(q.start - 1, 0)].strip().rstrip("'") if q.start - 1 > s_start else ""
+    lead = _lead_end(text, max(s_start, para_start), max(q.start - 1, 0)) if q.start - 1 > s_start else ""
     starts_upper = bool(inner) and (inner[0].isupper() or inner[0] in "[\u2026." or inner[0].isdigit())
     if not lead or lead.endswith(":"):
         return "direct"
@@ -560,6 +721,29 @@ def _kind(text: str, q: QuoteSpan, att: _Attribution, ctx: _Ctx) -> str:
     if _mostly_quoted(text, q, att, ctx):
         return "direct"
     return "partial"
+
+
+def _lead_end(text: str, lo: int, hi: int) -> str:
+    """The last character of ``text[lo:hi].strip().rstrip("'")`` ('' when that is empty), read from the
+    end: the slice was the whole sentence so far, once per quote."""
+    j = hi - 1
+    while j >= lo and text[j].isspace():
+        j -= 1
+    while j >= lo and text[j] == "'":
+        j -= 1
+    k = j
+    while k >= lo and text[k].isspace():
+        k -= 1
+    return text[j] if k >= lo else ""
+
+
+def _at_most_words(text: str, start: int, end: int, most: float) -> bool:
+    """``len(words(text[start:end])) <= most``, counting a window before ``end`` first (a suffix has no
+    more words than the whole): the whole sentence before each quote was read once per quote."""
+    window = max(start, end - 64 * int(most + 1))
+    if window > start and len(words(text[window:end])) > most:
+        return False
+    return len(words(text[start:end])) <= most
 
 
 MOSTLY_QUOTED = 0.5  # share of the reported clause inside the marks above which it is the speaker's words
@@ -579,14 +763,17 @@ def _mostly_quoted(text: str, q: QuoteSpan, att: _Attribution, ctx: _Ctx) -> boo
         start = max(s_start, ctx.paragraphs[ctx.paragraph_of(q.start)][0])
         if quoted < 2 or not _adjacent(ctx, q.end + 1, cue):
             return False
-        return quoted >= MOSTLY_QUOTED * len(words(text[start:q.end]))
+        return _at_most_words(text, start, q.end, quoted / MOSTLY_QUOTED)
     if cue.idx >= q.start:
         return False
     _, s_end = _sentence_bounds(ctx.doc, max(q.start, q.end - 1))
-    if text[q.end:s_end].strip(" \t\n\u00a0\"'\u201d\u2019.,!?;:") or quoted < 4:
+    if _TAIL_WORDS.search(text, q.end, max(q.end, s_end)) or quoted < 4:
         return False
     clause = words(text[cue.idx + len(cue.text):q.end])
     return bool(clause) and quoted >= MOSTLY_QUOTED * len(clause)
+
+
+_TAIL_WORDS = re.compile("[^ \t\n\u00a0\"'\u201d\u2019.,!?;:]")  # what the sentence has after a quote
 
 
 def _continues(ctx: _Ctx, prev: Quote, q: QuoteSpan) -> bool:
@@ -607,7 +794,7 @@ def indirect_quotes(ctx: _Ctx, used: frozenset[int] = frozenset()) -> list[Quote
     for verb in doc:
         if verb.pos_ not in ("VERB", "AUX") or verb.i in used or verb.lemma_.lower() not in _frame_lemmas():
             continue
-        if ctx.inside_quote(verb.idx) or any(c.dep_ == "neg" for c in verb.children) or _reported_within(ctx, verb):
+        if ctx.inside_quote(verb.idx) or any(c.dep_ == "neg" for c in _children(verb)) or _reported_within(ctx, verb):
             continue
         found = _complement(verb)
         if found is None:
@@ -658,17 +845,17 @@ def _complement(verb):
     (with a predicate: 'called him a liar'), and the fewest tokens that make a statement."""
     lemma, frames = verb.lemma_.lower(), _frames()
     for dep, minimum in _FRAME_ORDER:
-        for c in verb.children:
+        for c in _children(verb):
             if dep == "prep" and c.dep_ == "prep" and lemma in frames.get("prep_" + c.lower_, ()) and c.i > verb.i:
-                return list(c.subtree)[1:], minimum
+                return list(_subtree(c))[1:], minimum
             if c.dep_ == dep and dep != "prep" and lemma in frames[dep]:
-                toks = list(c.subtree)
+                toks = list(_subtree(c))
                 if dep == "dobj":
                     if c.i < verb.i:
                         return None  # 'what he called ...': the object is a relative word
-                    for o in verb.children:
+                    for o in _children(verb):
                         if o.dep_ == "oprd" and o.i > c.i:
-                            toks += [t for t in o.subtree if t.i > toks[-1].i]
+                            toks += [t for t in _subtree(o) if t.i > toks[-1].i]
                 return toks, minimum
     return None
 
@@ -718,15 +905,15 @@ def _said_clause(ctx: _Ctx, verb):
     range of subject, cue and the cue's own modifiers, the speaker and the cue."""
     if verb.lemma_.lower() not in _cues()["indirect"] or verb.pos_ not in ("VERB", "AUX"):
         return None
-    if any(c.dep_ in ("neg", "ccomp", "xcomp") and c.i > verb.i for c in verb.children):
+    if any(c.dep_ in ("neg", "ccomp", "xcomp") and c.i > verb.i for c in _children(verb)):
         return None  # 'X said that ...' is left to indirect_quotes; 'did not say' is no attribution
-    subj = next((c for c in verb.children if c.dep_ == "nsubj"), None)
+    subj = next((c for c in _children(verb) if c.dep_ == "nsubj"), None)
     if subj is None or ctx.inside_quote(subj.idx) or subj.lower_ in _RELATIVE | {"it", "this", "there"}:
         return None
-    allowed = {t.i for t in subj.subtree} | {verb.i}
-    for c in verb.children:
+    allowed = {t.i for t in _subtree(subj)} | {verb.i}
+    for c in _children(verb):
         if c.dep_ in _CLAUSE_DEPS and c.text not in _SEPARATORS:
-            allowed |= {t.i for t in c.subtree}
+            allowed |= {t.i for t in _subtree(c)}
     lo = min(allowed)
     hi = lo
     while hi + 1 in allowed:
@@ -744,10 +931,10 @@ def _according_clause(ctx: _Ctx, tok):
     doc = ctx.doc
     if tok.i + 1 >= len(doc) or doc[tok.i + 1].lower_ != "to":
         return None
-    obj = next((c for c in doc[tok.i + 1].children if c.dep_ == "pobj"), None)
+    obj = next((c for c in _children(doc[tok.i + 1]) if c.dep_ == "pobj"), None)
     if obj is None or obj.lower_ in _RELATIVE | {"it", "this"}:
         return None
-    hi = max(t.i for t in obj.subtree)
+    hi = max(t.i for t in _subtree(obj))
     speaker = _speaker_from_token(ctx, obj)
     if speaker is None:
         return None
@@ -768,24 +955,38 @@ def _around_clause(ctx: _Ctx, lo: int, hi: int) -> tuple[int, int] | None:
         return None
     if lo > 0 and doc[lo - 1].text in _SEPARATORS and doc[lo - 1].idx > s_start:
         start, end = s_start, doc[lo - 1].idx
-        rest = "" if ends else text[after.idx + len(after.text):s_end]
-        if rest.strip(" .!?\"\u201d") and not _has_finite_verb(doc, start, end):
-            end = after.idx + len(after.text) + len(rest.rstrip(" .!?\n"))
+        rest = s_end if ends else after.idx + len(after.text)  # the words after the clause: [rest, s_end)
+        if _REST_WORDS.search(text, rest, max(rest, s_end)) and not _has_finite_verb(ctx, start, end):
+            end = _rstrip_at(text, rest, s_end, " .!?\n")
     elif doc[lo].idx <= s_start + 1 and not ends:
         start, end = after.idx + len(after.text), s_end  # 'According to the report, ...'
     else:
         return None
     while start < end and text[start] in " \t\n\u00a0":
         start += 1
-    end = start + len(text[start:end].rstrip(" \t\n,.;:!?\u00a0\u2014\u2013\u2015-"))
-    if end - start < 2 or len(words(text[start:end])) < MIN_REPORTED_WORDS or "\n" in text[start:end]:
-        return None
-    quoted = sum(max(0, min(q.end, end) - max(q.start, start)) for q in ctx.quotes)
-    return None if quoted > 0.5 * (end - start) else (start, end)
+    end = max(start, _rstrip_at(text, start, end, " \t\n,.;:!?\u00a0\u2014\u2013\u2015-"))
+    if end - start < 2 or end - start > MAX_QUOTE_CHARS or text.find("\n", start, end) >= 0 \
+            or len(words(text[start:end])) < MIN_REPORTED_WORDS:
+        return None  # longer than any quote: a sentence the parser failed to end (and each clause of a
+        # run of them would copy all the sentence before it)
+    return None if ctx.quoted_chars(start, end) > 0.5 * (end - start) else (start, end)
 
 
-def _has_finite_verb(doc, start: int, end: int) -> bool:
-    return any(t.tag_ in ("VBD", "VBZ", "VBP", "MD") for t in _tokens_between(doc, start, end) if t.idx < end)
+_REST_WORDS = re.compile('[^ .!?"\u201d]')
+
+
+def _rstrip_at(text: str, start: int, end: int, chars: str) -> int:
+    """The end of ``text[start:end].rstrip(chars)``, without copying the slice."""
+    while end > start and text[end - 1] in chars:
+        end -= 1
+    return end
+
+
+def _has_finite_verb(ctx: _Ctx, start: int, end: int) -> bool:
+    """A finite verb among the tokens over chars [start, end) (by prefix counts over the Doc)."""
+    i, j = _token_range(ctx.doc, start, end)
+    counts = ctx.finite_counts()
+    return j > i and counts[j] > counts[i]
 
 
 def _person_subjects(ctx: _Ctx) -> list[tuple[int, Speaker]]:
@@ -796,13 +997,13 @@ def _person_subjects(ctx: _Ctx) -> list[tuple[int, Speaker]]:
             continue
         m = ctx.mention_at(tok.idx, tok.idx + len(tok.text))
         if m is None:
-            for c in tok.children:
+            for c in _children(tok):
                 if c.dep_ == "appos":
                     m = ctx.mention_at(c.idx, c.idx + len(c.text)) or m
         if m is not None and m[3] == "PERSON":
             out.append((tok.idx, Speaker(ctx.names.get(m[2], ""), m[2], (m[0], m[1]))))
         elif m is None and tok.lemma_.lower() in person_nouns() and tok.head.lemma_.lower() in _cues()["speech"] \
-                and tok.tag_ in ("NN", "NNP") and not any(c.dep_ == "conj" for c in tok.children):
+                and tok.tag_ in ("NN", "NNP") and not any(c.dep_ == "conj" for c in _children(tok)):
             speaker = _speaker_from_token(ctx, tok)
             if speaker is not None:
                 out.append((tok.idx, speaker))

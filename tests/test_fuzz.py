@@ -2,7 +2,9 @@
 
 The full run (>= 2,000 inputs per format) is ``python benchmarks/fuzz.py``; this one is a few
 hundred inputs, each in a forked child with memory and time limits, and it must find nothing:
-no exception other than storydesk's named errors, no input over 5 s.
+no exception other than storydesk's named errors, no input over 5 CPU-s. A child is stopped at 30
+CPU-s (RLIMIT_CPU), or at 300 wall seconds if it stops computing: a wall limit of 30 s alone once
+killed a WARC input that had used under 1 CPU-s on a busy machine.
 """
 from __future__ import annotations
 

@@ -536,3 +536,14 @@ def test_nul_bytes_that_are_not_utf16_are_still_refused(store, tmp_path):
     path.write_bytes(b"\xff\xfe" + bytes(range(256)) * 8 + b"\x00\xd8")
     outcomes = ingest([str(path)], store, progress=False).outcomes
     assert [o.status for o in outcomes] == ["failed"] and "binary" in outcomes[0].reason
+
+
+def test_runs_of_punctuation_are_parsed_in_pieces_with_every_offset_kept():
+    from storydesk.nlp import PUNCT_RUN, _break_runs
+
+    text = "See " + "(" * 5000 + "photo) and $$$ and " + "!?" * 300 + " end."
+    broken = _break_runs(text)
+    assert len(broken) == len(text) and all(a == b or b == " " for a, b in zip(text, broken))
+    assert max(len(run) for run in broken.split()) <= PUNCT_RUN + len("photo)")
+    assert _break_runs("A line of ----- and a URL https://a.example/x?y=1&z=2 stay.") == \
+        "A line of ----- and a URL https://a.example/x?y=1&z=2 stay."
