@@ -105,9 +105,9 @@ def test_negation_must_negate_what_the_other_states():
 
 
 def test_different_quotations_and_two_sentences_of_one_article_do_not_group():
-    arts = [art("q1", 'The spokesperson said "Wagner is a predatory and opportunistic force" about the junta. '
+    arts = [art("q1", 'The spokesperson said "the contractor left the sluices rusting for a decade" about the authority. '
                       "The dam was built in 1974 on the river."),
-            art("q2", 'The spokesperson said "Wagner is a recipe for chaos and nothing more" about the junta. '
+            art("q2", 'The spokesperson said "the contractor never once inspected the eastern wall" about the authority. '
                       "The dam was built in 1974 on the river. The dam was built in 1974 on the river too.")]
     story = Story(id="s3", label="x", article_ids=["q1", "q2"])
     groups = group_statements(story, arts, [], embed=bag_embed, judge=lambda pairs: np.ones(len(pairs)))
