@@ -1292,12 +1292,12 @@ def extract(analysis) -> list[Quote]:
     for article in analysis.articles:
         index = indexes.get(article.id, ([], {}, {}))
         try:
-            # Kept between runs under what they depend on: the article, its entity index, its quotes.
-            qs = work.kept(QUOTES, (*work.article_parts(article), work.text_digest(repr(index))),
-                           lambda: article_quotes(article, docs[article.id], [], index))
-            narration[article.id] = work.kept(
-                NARRATION, (*work.article_parts(article), work.text_digest(repr([q.to_dict() for q in qs]))),
-                lambda: narration_sentences(article, docs[article.id], qs))
+            # Kept between runs under what they depend on: the article and its entity index (the
+            # narration depends on the quotes, which these two determine).
+            parts = (*work.article_parts(article), work.text_digest(repr(index)))
+            qs = work.kept(QUOTES, parts, lambda: article_quotes(article, docs[article.id], [], index))
+            narration[article.id] = work.kept(NARRATION, parts,
+                                              lambda: narration_sentences(article, docs[article.id], qs))
         except Exception as exc:  # a bad article must not stop the batch
             analysis.fail(exc, article.id)
             qs = []

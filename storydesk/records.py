@@ -67,10 +67,6 @@ def _dump(value: Any) -> Any:
     return value
 
 
-def _load(hint: Any, value: Any) -> Any:
-    return _loader(hint)(value)
-
-
 def _same(value: Any) -> Any:
     return value
 

@@ -24,7 +24,7 @@ from typing import Optional
 
 import numpy as np
 
-from .records import AnalysisError, Article
+from .records import AnalysisError, Article, content_id
 from .text import normalise
 
 ARTICLE_KINDS = {"docs": "doc", "sentence_vectors": "sentences"}  # declared kind -> work key
@@ -281,8 +281,8 @@ class Fact:
 
     def key(self, *parts: str) -> str:
         from .engine import rules_digest
-        body = "\x1f".join((self.name, self.version, rules_digest(), models_version(), *parts))
-        return f"{self.name}:{hashlib.sha1(body.encode('utf-8')).hexdigest()}"
+        return content_id(f"{self.name}:", self.name, self.version, rules_digest(), models_version(), *parts,
+                          length=40)
 
     def encode(self, value) -> bytes:
         from .records import _dump
@@ -294,7 +294,7 @@ class Fact:
 
 
 def text_digest(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return content_id("", text, length=40)
 
 
 def article_parts(article: Article) -> tuple[str, ...]:
