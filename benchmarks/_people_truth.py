@@ -25,7 +25,8 @@ def sample_analysis():
     except ImportError:
         print("skip: storydesk.ingest is not available")
         return None
-    from storydesk import entities, pipeline, quotes  # noqa: F401  (registers the stages)
+    from storydesk import pipeline  # noqa: F401
+    from storydesk.analysis import entities, quotes  # noqa: F401  (registers the stages)
     from storydesk.store import SQLiteStore
 
     tmp = tempfile.mkdtemp()
@@ -122,7 +123,7 @@ def seed_analysis():
     if not seeds.is_dir():
         print("skip: ../shared/seeds is absent")
         return None
-    from storydesk import entities, quotes
+    from storydesk.analysis import entities, quotes
     from storydesk.pipeline import Analysis
     from storydesk.records import Article, Source
     from storydesk.store import SQLiteStore

@@ -94,21 +94,21 @@ def _fn(name: str):
         from storydesk.text import sentence_spans
         return sentence_spans
     if name == "quotes":
-        from storydesk.quotes import quote_spans
+        from storydesk.analysis.quotes import quote_spans
         return quote_spans
     if name == "speakers":
-        from storydesk.quotes import article_quotes
+        from storydesk.analysis.quotes import article_quotes
         return lambda prepared: article_quotes(*prepared)
     if name == "time":
-        from storydesk.timex import tag
+        from storydesk.analysis.timex import tag
         return lambda t: tag(t, "2025-01-15")
     if name == "figures":
         import datetime as dt
 
-        from storydesk.claims import article_figures
+        from storydesk.analysis.claims import article_figures
         return lambda t: article_figures(_article(t), dt.date(2025, 1, 15))
     if name == "claims":
-        from storydesk.claims import article_statements
+        from storydesk.analysis.claims import article_statements
         return lambda t: article_statements(_article(t), set())
     raise KeyError(name)
 

@@ -110,7 +110,8 @@ def evaluate(limit: int | None = None) -> dict | None:
     base = shared("data", "polnear", "dev")
     if base is None:
         return None
-    from storydesk import entities, nlp, quotes
+    from storydesk import nlp
+    from storydesk.analysis import entities, quotes
     from storydesk.pipeline import Analysis
     from storydesk.records import Article, Source
     from storydesk.store import SQLiteStore

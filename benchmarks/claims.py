@@ -35,7 +35,7 @@ SHARED = ROOT.parent / "shared"
 EXAMPLES = ROOT / "examples"
 
 from _common import print_table  # noqa: E402
-from storydesk import claims as claimsmod  # noqa: E402
+from storydesk.analysis import claims as claimsmod  # noqa: E402
 from storydesk.pipeline import Analysis  # noqa: E402
 from storydesk.records import Article, Source, Story  # noqa: E402
 from storydesk.store import SQLiteStore  # noqa: E402

@@ -73,7 +73,7 @@ def evaluate() -> dict | None:
     base = shared("data", "meantime_en", "MEANTIME-prep", "output_data", "en")
     if base is None:
         return None
-    from storydesk import entities
+    from storydesk.analysis import entities
     from storydesk.pipeline import Analysis
     from storydesk.records import Article, Source
     from storydesk.store import SQLiteStore

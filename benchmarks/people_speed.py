@@ -33,7 +33,8 @@ def evaluate(n: int = 200) -> dict | None:
     texts = load_texts(n)
     if not texts:
         return None
-    from storydesk import entities, nlp, quotes
+    from storydesk import nlp
+    from storydesk.analysis import entities, quotes
     from storydesk.pipeline import Analysis
     from storydesk.records import Article, Source
     from storydesk.store import SQLiteStore

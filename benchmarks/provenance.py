@@ -30,10 +30,10 @@ SEEDS = SHARED / "seeds"
 ECB = SHARED / "data" / "ecbplus" / "ecbplus_docs.jsonl"
 EXAMPLES = ROOT / "examples"
 
-from storydesk.provenance import (NearDupIndex, ProvenanceConfig, ProvenanceState,  # noqa: E402
+from storydesk.analysis.provenance import (NearDupIndex, ProvenanceConfig, ProvenanceState,  # noqa: E402
                                   find_provenance, text_jaccard)
 from storydesk.records import Article, Source  # noqa: E402
-from storydesk.stories import StoryIndex, cluster_articles  # noqa: E402
+from storydesk.analysis.stories import StoryIndex, cluster_articles  # noqa: E402
 
 
 def seed_articles() -> list[Article]:
@@ -80,8 +80,8 @@ def check_sample() -> dict[str, float]:
     if not (EXAMPLES / "ground_truth.json").exists():
         print("sample corpus: skipped (examples/ground_truth.json is absent)")
         return {}
-    from storydesk.provenance import update_provenance
-    from storydesk.stories import refresh_stories
+    from storydesk.analysis.provenance import update_provenance
+    from storydesk.analysis.stories import refresh_stories
     from storydesk.store import SQLiteStore
     gold = json.loads((EXAMPLES / "ground_truth.json").read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory() as tmp, SQLiteStore(str(Path(tmp) / "s.db")) as store:
@@ -271,7 +271,7 @@ def incremental_cost(base: list[Article], probe: list[Article], sizes=(1000, 20_
     """Seconds per new article for the provenance step (state reload + new work + save)
     when ``size`` articles are already stored. The stored part is built copy-only
     (fast); the probe articles get the full paraphrase-aware step."""
-    from storydesk.stories import StoryIndex
+    from storydesk.analysis.stories import StoryIndex
     out = {}
     for size in sizes:
         stored = base[:size]

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _common import importable, print_table, shared  # noqa: E402
 from storydesk.judge import JudgeConfig, train  # noqa: E402
-from storydesk.provenance import ProvenanceConfig  # noqa: E402
+from storydesk.analysis.provenance import ProvenanceConfig  # noqa: E402
 
 C = 0.1  # L2 strength of the baseline logistic regression (fixed, not tuned on the folds)
 

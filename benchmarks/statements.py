@@ -31,10 +31,10 @@ SEEDS = ROOT.parent / "shared" / "seeds"
 EXAMPLES = ROOT / "examples"
 
 from _common import print_table  # noqa: E402
-from storydesk.provenance import find_provenance  # noqa: E402
+from storydesk.analysis.provenance import find_provenance  # noqa: E402
 from storydesk.records import Article, Source  # noqa: E402
-from storydesk.statements import group_statements  # noqa: E402
-from storydesk.stories import cluster_articles  # noqa: E402
+from storydesk.analysis.statements import group_statements  # noqa: E402
+from storydesk.analysis.stories import cluster_articles  # noqa: E402
 from storydesk.text import normalise  # noqa: E402
 
 # The seeds' core facts: (name, words a sentence must all contain (any of each tuple), independent
@@ -101,7 +101,7 @@ def _recall(groups, by_id, gold):
 
 def sample(show: bool) -> None:
     from storydesk.ingest import ingest
-    from storydesk.stories import refresh_stories
+    from storydesk.analysis.stories import refresh_stories
     from storydesk.store import SQLiteStore
     truth = json.loads((EXAMPLES / "ground_truth.json").read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory() as tmp, SQLiteStore(str(Path(tmp) / "s.db")) as store:

@@ -39,7 +39,7 @@ NEUS = SHARED / "data" / "neus" / "test_data"
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from _common import bcubed  # noqa: E402
 from storydesk.records import Article, Source  # noqa: E402
-from storydesk.stories import ClusterConfig, StoryIndex, article_vectors  # noqa: E402
+from storydesk.analysis.stories import ClusterConfig, StoryIndex, article_vectors  # noqa: E402
 
 THRESHOLDS = [0.16, 0.19, 0.22, 0.24, 0.26, 0.28, 0.30, 0.32, 0.35, 0.38, 0.42]
 WORDS_THRESHOLDS = [0.06, 0.08, 0.10, 0.12, 0.14, 0.16, 0.18, 0.20, 0.24]
@@ -263,7 +263,7 @@ def replicated(docs: list[dict], n: int, seed: int = 1) -> list[Article]:
 
 
 def speed(docs: list[dict]) -> None:
-    from storydesk.provenance import NearDupIndex
+    from storydesk.analysis.provenance import NearDupIndex
     arts = replicated(docs, 20_000 + 200)
     print("\nspeed (this process, 1 core busy; includes near-duplicate MinHash LSH):")
     # The embedding of each article: its source document's (the stored vectors, as in a run

@@ -38,7 +38,7 @@ ECB = SHARED / "data" / "ecbplus" / "ecbplus_docs.jsonl"
 
 from storydesk.records import (Article, Briefing, Citation, Entity, Mention, Quote, Source,  # noqa: E402
                                SourceGroup, Speaker, Story, TimelineEvent)
-from storydesk.summary import dangling_attribution, dateline_end, summarize  # noqa: E402
+from storydesk.analysis.summary import dangling_attribution, dateline_end, summarize  # noqa: E402
 
 BUDGET = 70  # words; the references average 74, LexRank's outputs 70
 DEV = range(100)

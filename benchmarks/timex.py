@@ -1,6 +1,6 @@
 """Temporal tagging benchmark: TempEval-3 metrics on TimeBank + AQUAINT (TBAQ-cleaned).
 
-Runs ``storydesk.timex.tag`` on the text of every ``.tml`` file with the
+Runs ``storydesk.analysis.timex.tag`` on the text of every ``.tml`` file with the
 document's creation time (DCT) and scores it against the gold TIMEX3 tags
 the way TempEval-3 does (UzZaman et al. 2013):
 
@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from storydesk.timex import tag  # noqa: E402
+from storydesk.analysis.timex import tag  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 DEFAULT_DATA = SHARED / "data" / "tempeval3" / "TBAQ-cleaned"
@@ -109,7 +109,7 @@ def dateparser_tag(text: str, dct: str) -> list:
 
     from dateparser.search import search_dates
 
-    from storydesk.timex import Timex
+    from storydesk.analysis.timex import Timex
 
     base = dt.datetime.fromisoformat(dct[:10])
     found = search_dates(text, languages=["en"], settings={"RELATIVE_BASE": base, "PREFER_DATES_FROM": "past"}) or []
@@ -209,7 +209,7 @@ def print_table(m: dict) -> None:
     ]
     print("TBAQ-cleaned (TimeBank + AQUAINT, TempEval-3 training data: development figures)")
     print(f"{m['docs']} documents, {m['gold']} gold TIMEX3, {m['system']} tagged")
-    print(f"{'metric':32} {'storydesk.timex':28} {ANCHOR['system']}")
+    print(f"{'metric':32} {'storydesk.analysis.timex':28} {ANCHOR['system']}")
     for name, ours, anchor in rows:
         print(f"{name:32} {ours:28} {anchor}")
 
@@ -270,7 +270,7 @@ def evaluate_sample(examples: Path) -> dict | None:
 
 def evaluate_sample_dating(examples: Path) -> dict | None:
     """Misdated-article detection and timeline recall on the sample corpus (its own story labels)."""
-    from storydesk.timeline import check_story_dates, story_timeline
+    from storydesk.analysis.timeline import check_story_dates, story_timeline
 
     truth_path = examples / "ground_truth.json"
     if not truth_path.exists():

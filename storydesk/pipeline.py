@@ -9,7 +9,7 @@ Two scopes:
 - ``scope="story"``: runs on one story at a time. Signature ``f(analysis) -> {kind: [records]}``
   where ``analysis`` holds that story's articles and the kinds declared upstream.
 
-The registry loads every stage module itself (:mod:`storydesk.stages`), and the plan
+The registry loads every stage module itself (:mod:`storydesk.analysis`), and the plan
 orders stages by their declarations with ties broken by name, so it never depends on
 which module was imported first. :mod:`storydesk.engine` runs the plan.
 """
@@ -56,8 +56,8 @@ def stage(name: str, needs: tuple[str, ...] = (), adds: Optional[dict[str, type]
 
 def registry() -> dict[str, StageSpec]:
     """Every stage, with the stage modules loaded (whatever was imported before)."""
-    from . import stages
-    stages.load()
+    from . import analysis
+    analysis.load()
     return REGISTRY
 
 

@@ -1,7 +1,7 @@
 """Update mode (``brief --since DATE``): every section says only what is new after a date.
 
 An article is new when its trusted publication date is after ``since`` (see
-:func:`storydesk.summary.published_after`; a date flagged as not fitting the
+:func:`storydesk.analysis.summary.published_after`; a date flagged as not fitting the
 content is not trusted, so such an article is never "new"). The update briefing
 keeps the new articles only, and of every section what they report:
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .records import Briefing, Citation
-from .summary import published_after, summarize
+from .analysis.summary import published_after, summarize
 
 
 def since_briefing(briefing: Briefing, since: str, budget_words: int = 150) -> Briefing:

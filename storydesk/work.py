@@ -144,7 +144,7 @@ def _sentence_texts(article: Article) -> list[str]:
     """Every text of the article a stage or the search index embeds: provenance's narration
     sentences (quotes masked), and each sentence and the headline as they stand (statements,
     search). Embedded here once, in the workers, so no later step encodes them again."""
-    from .provenance import _sentences
+    from .analysis.provenance import _sentences
     from .text import sentence_spans
     if not article.is_english:
         return []
@@ -155,7 +155,7 @@ def _sentence_texts(article: Article) -> list[str]:
 
 @lru_cache(maxsize=1)
 def _provenance_cfg():
-    from .provenance import ProvenanceConfig
+    from .analysis.provenance import ProvenanceConfig
     return ProvenanceConfig()
 
 

@@ -1,4 +1,4 @@
-"""Behaviour of figure claims (storydesk/claims.py): extraction, grouping, support, conflicts.
+"""Behaviour of figure claims (storydesk/analysis/claims.py): extraction, grouping, support, conflicts.
 
 Every text here is invented for these tests (fictional places, outlets and people).
 """
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storydesk import claims as C
+from storydesk.analysis import claims as C
 from storydesk.pipeline import Analysis
 from storydesk.records import Article, Claim, Source, SourceGroup, Story
 
@@ -220,7 +220,7 @@ def test_a_bad_article_does_not_stop_the_batch(monkeypatch):
 def test_stage_runs_through_the_pipeline(store):
     from storydesk import pipeline
 
-    for module in ("storydesk.stories", "storydesk.provenance"):  # they register the kinds claims needs
+    for module in ("storydesk.analysis.stories", "storydesk.analysis.provenance"):  # they register the kinds claims needs
         pytest.importorskip(module, reason=f"{module} is not importable yet")
 
     a = art("Officials said 17 people had died in Ostvale District.", "Harbour Times")

@@ -125,7 +125,7 @@ def test_provenance_lines_summary_first_titles_outlets_and_pairs_on_request():
 
 def test_story_dates_leave_out_a_flagged_stated_date():
     import briefing_sample as sample
-    from storydesk.story_dates import story_range
+    from storydesk.analysis.story_dates import story_range
 
     b = sample.briefing()  # the copy states 2031-09-02, flagged as not fitting the content
     first, last = story_range(b.articles, b.stories[0])

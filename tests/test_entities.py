@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from storydesk import entities
-from storydesk.entities import acronym_of, name_key, same_person_name, similar_name_word
+from storydesk.analysis import entities
+from storydesk.analysis.entities import acronym_of, name_key, same_person_name, similar_name_word
 from storydesk import pipeline
 from storydesk.pipeline import Analysis
 from storydesk.records import Article, Entity, Source

@@ -449,7 +449,7 @@ def test_html_ingest_can_import_what_it_needs():
 # -- text functions ----------------------------------------------------------------------------------
 
 def test_last_winter_in_january():
-    from storydesk import timex
+    from storydesk.analysis import timex
 
     values = {t.text: t.value for t in timex.tag("It was worse last winter than next winter.", "2025-01-15")}
     assert values == {"last winter": "2023-WI", "next winter": "2025-WI"}
@@ -469,7 +469,7 @@ def test_sentence_splitter_on_runs_of_abbreviations_keeps_its_rules():
 def test_figures_of_long_sentences_and_huge_numbers():
     import datetime as dt
 
-    from storydesk.claims import _rounding, sentence_figures
+    from storydesk.analysis.claims import _rounding, sentence_figures
 
     assert _rounding(float("1" * 310)) == 0.0
     assert sentence_figures("Officials said " + "9" * 310 + " people died.") == []
@@ -492,7 +492,7 @@ def test_byline_pattern_still_reads_bylines():
 def test_time_tagger_overlaps_and_long_sentences_of_expressions():
     from types import SimpleNamespace
 
-    from storydesk import timex
+    from storydesk.analysis import timex
 
     rule = [SimpleNamespace(order=i) for i in range(3)]
     cands = [(0, 5, rule[1], "a"), (0, 5, rule[0], "b"), (5, 9, rule[2], "c"), (7, 9, rule[0], "d"),

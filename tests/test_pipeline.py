@@ -36,7 +36,7 @@ def briefing_json(store) -> dict:
 def test_registry_loads_itself_whatever_was_imported_first():
     code = ("import storydesk.pipeline as p; print(','.join(s.name for s in p.plan()))")
     first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    code2 = "import storydesk.summary, storydesk.claims; " + code
+    code2 = "import storydesk.analysis.summary, storydesk.analysis.claims; " + code
     second = subprocess.run([sys.executable, "-c", code2], capture_output=True, text=True, check=True).stdout
     assert first == second and first.strip().split(",")[0] == "stories"
     assert {"provenance", "entities", "quotes", "dating", "timeline", "claims", "summary"} <= set(first.strip().split(","))
@@ -148,7 +148,7 @@ def test_redoing_one_kind_of_work_leaves_the_other_stored(scratch, tmp_path, mon
 
 
 def _forget_in_process_caches():
-    from storydesk import provenance, timeline
+    from storydesk.analysis import provenance, timeline
     timeline._analysed.cache_clear()
     provenance._credits.cache_clear()
 
@@ -175,7 +175,7 @@ def full_stories(store) -> int:
 
 @pytest.mark.slow
 def test_a_story_rerun_computes_only_the_new_articles_facts(scratch, tmp_path, monkeypatch):
-    from storydesk import claims, entities, timeline
+    from storydesk.analysis import claims, entities, timeline
     db, _, _ = scratch
     copy = tmp_path / "n.db"
     sqlite3.connect(db).backup(sqlite3.connect(copy))
@@ -234,7 +234,8 @@ def test_kill_during_analyze_then_resume_gives_the_same_briefing(scratch, tmp_pa
 # -- failures ---------------------------------------------------------------------
 @pytest.mark.slow
 def test_a_stage_failing_on_one_article_flags_it_and_keeps_the_rest(tmp_path, monkeypatch):
-    from storydesk import entities, queries
+    from storydesk import queries
+    from storydesk.analysis import entities
 
     with SQLiteStore(str(tmp_path / "f.db")) as store:
         ingest(FILES, store, progress=False)
@@ -265,7 +266,8 @@ def test_a_stage_failing_on_one_article_flags_it_and_keeps_the_rest(tmp_path, mo
 
 @pytest.mark.slow
 def test_a_stage_failing_on_a_story_keeps_the_other_stages(tmp_path, monkeypatch):
-    from storydesk import queries, timeline
+    from storydesk import queries
+    from storydesk.analysis import timeline
 
     def broken(articles, checks):
         raise RuntimeError("timeline broke")

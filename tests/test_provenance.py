@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from storydesk.records import Article, Source, Story
-from storydesk.provenance import (NearDupIndex, ProvenanceConfig, ProvenanceState, align_pair, direction,
+from storydesk.analysis.provenance import (NearDupIndex, ProvenanceConfig, ProvenanceState, align_pair, direction,
                                   find_provenance, update_provenance, wire_credit)
 
 LEXICAL = ProvenanceConfig(paraphrase=False)  # copies only: no sentence model needed
@@ -180,7 +180,7 @@ def test_non_english_is_not_embedded(monkeypatch):
 @pytest.mark.slow
 def test_seeds(seeds_dir):
     """All five seeds in one story; 001 a paraphrase of 004; no other edge; four source groups."""
-    from storydesk.stories import cluster_articles
+    from storydesk.analysis.stories import cluster_articles
     files = sorted(seeds_dir.glob("*.txt"))
     arts = [Article(id=Article.make_id(f.read_text(encoding="utf-8"), None), source=Source("txt", path=f.name),
                     text=f.read_text(encoding="utf-8"), language="en") for f in files]
@@ -200,7 +200,7 @@ def test_sample_corpus_reuse(tmp_path):
     if not (examples / "ground_truth.json").exists():
         pytest.skip("examples/ground_truth.json is absent")
     from storydesk.store import SQLiteStore
-    from storydesk.stories import refresh_stories
+    from storydesk.analysis.stories import refresh_stories
     gold = json.loads((examples / "ground_truth.json").read_text(encoding="utf-8"))
     with SQLiteStore(str(tmp_path / "s.db")) as store:
         ingest.ingest([str(examples / "corpus")], store)
@@ -217,7 +217,7 @@ def test_sample_corpus_reuse(tmp_path):
 def test_cli_commands_and_pipeline(store, tmp_path):
     """`stories` and `provenance STORY_ID` (JSON and table), and both stages through the pipeline."""
     from click.testing import CliRunner
-    import storydesk.stories  # noqa: F401  (registers the stories stage)
+    import storydesk.analysis.stories  # noqa: F401  (registers the stories stage)
     from storydesk import pipeline
     from storydesk.commands.stories import provenance_cmd, stories_cmd
     wire = art(WIRE, "Northern Press Agency", published="2025-05-05T08:00:00")
@@ -245,7 +245,7 @@ def test_cli_commands_and_pipeline(store, tmp_path):
 
 
 def test_increasing_chain_and_kinds():
-    from storydesk.provenance import _increasing_chain, reuse_kind
+    from storydesk.analysis.provenance import _increasing_chain, reuse_kind
     seq = [3, 1, 4, 1, 5, 9, 2, 6]
     chain = _increasing_chain(seq)
     values = [seq[i] for i in chain]
@@ -257,7 +257,7 @@ def test_increasing_chain_and_kinds():
 
 
 def test_the_judge_is_skipped_where_no_verdict_could_make_a_link():
-    from storydesk.provenance import ProvenanceConfig, _could_link, _Sents
+    from storydesk.analysis.provenance import ProvenanceConfig, _could_link, _Sents
 
     def sents(n: int) -> _Sents:
         return _Sents(spans=[(i, i + 1) for i in range(n)], texts=[""] * n, keys=[""] * n,

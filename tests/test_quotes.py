@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from storydesk import entities, pipeline, quotes
+from storydesk import pipeline
+from storydesk.analysis import entities, quotes
 from storydesk.pipeline import Analysis
-from storydesk.quotes import MAX_QUOTE_CHARS, _info, compare, quote_spans, word_diff
+from storydesk.analysis.quotes import MAX_QUOTE_CHARS, _info, compare, quote_spans, word_diff
 from storydesk.records import Article, Quote, Source, Speaker
 from storydesk.store import SQLiteStore
 
@@ -363,7 +364,7 @@ def test_one_attribution_per_statement_and_who_keeps_its_evidence():
 def test_attribution_helpers_read_what_the_slices_they_replace_read():
     import re
 
-    from storydesk.quotes import _at_most_words, _lead_end, _word_before
+    from storydesk.analysis.quotes import _at_most_words, _lead_end, _word_before
     from storydesk.text import words
 
     samples = ["", " ", "He said ''", "  ''", " a '' ", "Ms", "told Mr\n", "x_1", "\u00e9t\u00e9", "a, b:",

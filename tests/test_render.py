@@ -12,7 +12,7 @@ from storydesk.records import (Article, Briefing, Citation, Quote, Source, Speak
 from storydesk.render import build_view, fmt_date, parse_when, word_diff
 from storydesk.render.html import render_html
 from storydesk.render.markdown import md, render_markdown
-from storydesk.summary import summarize
+from storydesk.analysis.summary import summarize
 
 VOID = {"meta", "br", "hr", "img", "input", "link", "col", "source", "wbr", "circle", "line", "rect", "path"}
 

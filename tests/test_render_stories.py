@@ -20,7 +20,7 @@ from storydesk.records import Article, Briefing, Claim, Citation, Source, Story
 from storydesk.render import display_title, source_name, split_stories
 from storydesk.render.html import render_html
 from storydesk.render.markdown import render_markdown
-from storydesk.summary import summarize
+from storydesk.analysis.summary import summarize
 from test_render import parse
 
 

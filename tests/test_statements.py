@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from storydesk.records import Article, Source, SourceGroup, StatementGroup, Story
-from storydesk.statements import agreeing_support, disagreement, group_statements, support_index, support_of
+from storydesk.analysis.statements import agreeing_support, disagreement, group_statements, support_index, support_of
 from storydesk.text import words
 
 VOCAB: dict[str, int] = {}

@@ -8,7 +8,7 @@ import pytest
 
 from storydesk import pipeline
 from storydesk.records import Article, Source, Story
-from storydesk.stories import StoryIndex, cluster_articles, recluster, refresh_stories, update_stories
+from storydesk.analysis.stories import StoryIndex, cluster_articles, recluster, refresh_stories, update_stories
 
 # Two invented earthquakes (same kind of event, different events) and one invented election.
 QUAKE_A = [
@@ -141,7 +141,7 @@ def test_bad_input_does_not_crash_or_distort():
 
 def test_posting_reads_are_capped():
     # Many stories sharing one term: a lookup reads at most posting_cap of them.
-    from storydesk.stories import ClusterConfig
+    from storydesk.analysis.stories import ClusterConfig
     index = StoryIndex(ClusterConfig(posting_cap=5))
     for n in range(40):
         index.add(make(f"Zorvath item {n}", f"Zorvath ledger entry number {n} filed by clerk Q{n}x."))
@@ -221,7 +221,7 @@ def test_name_second_chance_needs_a_date_within_the_storys_days(published):
 
 
 def test_index_saved_by_another_version_is_rebuilt_not_fatal(tmp_path):
-    from storydesk.stories import STATE_NAME
+    from storydesk.analysis.stories import STATE_NAME
     from storydesk.store import SQLiteStore
 
     with SQLiteStore(str(tmp_path / "v.db")) as store:
@@ -296,7 +296,7 @@ def test_a_page_date_out_of_step_with_the_stream_may_join_on_close_content():
 
 
 def test_undated_articles_join_only_recently_active_stories():
-    from storydesk.stories import ClusterConfig
+    from storydesk.analysis.stories import ClusterConfig
     first = make(*QUAKE_A[0], outlet="A")
     others = [make(f"Item {n}", f"Zorvath ledger entry number {n} filed by clerk Q{n}x in Brisco.", outlet="B")
               for n in range(5)]
@@ -311,7 +311,7 @@ def test_undated_articles_join_only_recently_active_stories():
 def test_article_embedding_is_the_same_read_from_the_store_or_encoded(store):
     # The stored vectors are float16; an article's embedding passes through float16 either
     # way, so a run reading the per-article work equals a run that encoded everything.
-    from storydesk.stories import article_vectors
+    from storydesk.analysis.stories import article_vectors
     arts = interleaved()
     encoded, fresh = article_vectors(arts)
     assert fresh and all(v is not None and abs(float(v @ v) - 1) < 1e-2 for v in encoded)
@@ -324,7 +324,7 @@ def test_article_embedding_is_the_same_read_from_the_store_or_encoded(store):
 
 
 def test_index_of_another_version_forgets_the_stories_it_made(store):
-    from storydesk.stories import STATE_NAME
+    from storydesk.analysis.stories import STATE_NAME
     arts = interleaved()
     for a in arts:
         store.add_article(a)

@@ -1,4 +1,4 @@
-"""Behaviour of the cited multi-document summary (storydesk/summary.py)."""
+"""Behaviour of the cited multi-document summary (storydesk/analysis/summary.py)."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +10,7 @@ import briefing_sample as sample
 from storydesk.pipeline import Analysis
 from storydesk.records import Article, Source, SourceGroup, Story, SummarySentence
 from storydesk.store import SQLiteStore
-from storydesk.summary import _statements, _states, article_units, dangling_attribution, summarize, summary_stage
+from storydesk.analysis.summary import _statements, _states, article_units, dangling_attribution, summarize, summary_stage
 from storydesk.text import normalise
 
 
@@ -44,7 +44,7 @@ def check_citations(summary: list[SummarySentence], articles: list[Article]) -> 
 
 
 def _statements_for(text: str):
-    from storydesk.summary import _Unit
+    from storydesk.analysis.summary import _Unit
     return _statements([_Unit("x", (0, len(text)), text, 0, "g")])[0]
 
 

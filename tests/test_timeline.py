@@ -1,4 +1,4 @@
-"""Publication-date checks and the story timeline (storydesk.timeline).
+"""Publication-date checks and the story timeline (storydesk.analysis.timeline).
 
 The Orlan levee story below is fictional and written for these tests.
 """
@@ -11,9 +11,9 @@ import pytest
 
 from storydesk.pipeline import Analysis
 from storydesk.records import Article, Source, TimelineEvent
-from storydesk.timeline import (DateCheck, check_story_dates, dating_stage, events_for, story_timeline,
+from storydesk.analysis.timeline import (DateCheck, check_story_dates, dating_stage, events_for, story_timeline,
                                 timeline_stage)
-from storydesk.timex import value_range
+from storydesk.analysis.timex import value_range
 
 from conftest import EXAMPLES, SHARED
 

@@ -1,4 +1,4 @@
-"""Temporal expressions: tagging and TIMEX3 normalisation (storydesk.timex).
+"""Temporal expressions: tagging and TIMEX3 normalisation (storydesk.analysis.timex).
 
 All sentences are fictional and written for these tests.
 """
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storydesk.timex import Timex, analyse, impossible_dates, tag, value_precision, value_range
+from storydesk.analysis.timex import Timex, analyse, impossible_dates, tag, value_precision, value_range
 
 from conftest import EXAMPLES, ROOT
 

@@ -24,7 +24,7 @@ def stories_cmd(db, as_json, recluster) -> None:
     Dates are those of the briefing: stated dates flagged as not fitting the content are left out.
     """
     from ..queries import stories
-    from ..stories import recluster as run_recluster
+    from ..analysis.stories import recluster as run_recluster
 
     with open_db(db) as store:
         items = run_recluster(store) if recluster else stories(store)
@@ -42,7 +42,7 @@ def stories_cmd(db, as_json, recluster) -> None:
 
 
 def _range(story, by_id) -> tuple:
-    from ..story_dates import story_range
+    from ..analysis.story_dates import story_range
 
     first, last = story_range([by_id[i] for i in story.article_ids if i in by_id], story)
     return (first.isoformat() if first else None, last.isoformat() if last else None)
@@ -55,7 +55,7 @@ def _range(story, by_id) -> tuple:
 @click.option("--pairs", is_flag=True, help="Also print the aligned sentences of every reuse, side by side.")
 def provenance_cmd(story_id, db, as_json, pairs) -> None:
     """Who reuses whom in a story: a summary, the independent sources and their copies (--pairs: aligned sentences)."""
-    from ..provenance import story_provenance
+    from ..analysis.provenance import story_provenance
 
     with open_db(db) as store:
         report = story_provenance(store, story_id)
@@ -70,7 +70,7 @@ def provenance_cmd(story_id, db, as_json, pairs) -> None:
 def provenance_lines(report: dict, by_id: dict, pairs: bool = False) -> list[str]:
     """The provenance report as text: summary first, then each source group with its reuse."""
     from ..render import display_title, fmt_date, fmt_range, source_name
-    from ..story_dates import story_range
+    from ..analysis.story_dates import story_range
 
     story, reuse, groups = report["story"], report["reuse"], report["source_groups"]
     ids = story["article_ids"]

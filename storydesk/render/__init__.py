@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Callable, Optional
 
 from ..records import Article, Briefing, Citation, Claim, Flag, Quote, Reuse, Story, TimelineEvent
-from ..story_dates import story_range
+from ..analysis.story_dates import story_range
 from ..text import alternation, load_data, sentence_spans
 
 @dataclass(frozen=True)
@@ -600,7 +600,7 @@ def _one_per_sentence(events: list[TimelineEvent], first: Optional[dt.date]) -> 
 
 def event_text(event: TimelineEvent) -> str:
     """An event's sentence as shown: without a leading wire dateline ('KVARN — '), nothing added."""
-    from ..summary import dateline_end
+    from ..analysis.summary import dateline_end
 
     return event.text[dateline_end(event.text):]
 

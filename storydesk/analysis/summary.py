@@ -7,7 +7,7 @@ first). It cites that span and every span elsewhere that states the same thing
 by several *independent* sources (source groups, not articles) rank higher;
 MMR keeps the selection free of repeats. Similarity is TF-IDF over stemmed
 content words, so the result is fast and deterministic; sentence embeddings
-can be passed in for ranking. Statement groups (:mod:`storydesk.statements`: sentences of
+can be passed in for ranking. Statement groups (:mod:`storydesk.analysis.statements`: sentences of
 other articles that say the same thing in their own words) add their agreeing members to a
 sentence's citations and support, so a fact four outlets word differently is not "single
 source"; a member that contradicts the sentence is neither cited nor counted.
@@ -23,10 +23,10 @@ from typing import Callable, Iterable, Optional
 import numpy as np
 from scipy import sparse
 
-from .errors import PipelineError
-from .pipeline import stage
-from .records import Article, Citation, Flag, SourceGroup, StatementGroup, SummarySentence, is_english
-from .text import alternation, load_data, normalise, paragraph_spans, sentence_spans, words
+from ..errors import PipelineError
+from ..pipeline import stage
+from ..records import Article, Citation, Flag, SourceGroup, StatementGroup, SummarySentence, is_english
+from ..text import alternation, load_data, normalise, paragraph_spans, sentence_spans, words
 
 Embed = Callable[[list[str]], np.ndarray]
 

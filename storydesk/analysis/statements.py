@@ -38,9 +38,9 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from .pipeline import stage
-from .records import Article, Citation, Contradiction, SourceGroup, StatementGroup, Story, content_id
-from .text import load_data, normalise, sentence_spans, words
+from ..pipeline import stage
+from ..records import Article, Citation, Contradiction, SourceGroup, StatementGroup, Story, content_id
+from ..text import load_data, normalise, sentence_spans, words
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 Judge = Callable[[list[tuple[str, str]]], np.ndarray]
@@ -85,10 +85,10 @@ def group_statements(story: Story, articles: Sequence[Article], source_groups: S
     ``judge``: ``pairs -> probabilities`` (the shipped rewrite judge when None)."""
     cfg = cfg or StatementConfig()
     if embed is None:
-        from .embed import embed as model_embed
+        from ..embed import embed as model_embed
         embed = model_embed
     if judge is None:
-        from .judge import judge_pairs
+        from ..judge import judge_pairs
         judge = judge_pairs
     by_id = {a.id: a for a in articles}
     origin = {a: g.origin_id for g in source_groups if g.story_id == story.id for a in g.article_ids}
@@ -347,8 +347,8 @@ def statements_stage(analysis) -> dict[str, list[StatementGroup]]:
 
     The judge's verdicts are kept in the story's state, so a story that gains an article
     judges only the pairs the new article brings."""
-    from .embed import embed
-    from .judge import judge_pairs
+    from ..embed import embed
+    from ..judge import judge_pairs
     kept = _load_verdicts(analysis.state.get(STORY_STATE))
     used: dict[tuple[str, str], float] = {}
 

@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
-from .records import Record
-from .text import load_data
+from ..records import Record
+from ..text import load_data
 
 Span = tuple[int, int]
 DateLike = Union[dt.date, dt.datetime, str, None]

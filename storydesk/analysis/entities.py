@@ -15,10 +15,10 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from . import nlp as nlpmod, work
-from .pipeline import stage
-from .records import Entity, Mention, Record, content_id
-from .text import alternation, load_data
+from .. import nlp as nlpmod, work
+from ..pipeline import stage
+from ..records import Entity, Mention, Record, content_id
+from ..text import alternation, load_data
 
 TYPES = ("PERSON", "ORG", "GPE", "LOC")
 _NER_LABELS = {"PERSON": "PERSON", "ORG": "ORG", "GPE": "GPE", "LOC": "LOC", "FAC": "LOC", "NORP": "NORP"}

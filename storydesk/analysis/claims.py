@@ -10,7 +10,7 @@ buildings destroyed, money. For each one we read
   clause ("17 people had died", "killed at least 41 people", "the death toll
   climbed to 38"), and *who* is counted ("17 soldiers" is not "17 people"),
 * its **scope** (where it holds: "in Selm District" vs "across the province"),
-* its **time** (a date named in the sentence, resolved with :func:`storydesk.timex.tag`
+* its **time** (a date named in the sentence, resolved with :func:`storydesk.analysis.timex.tag`
   against the article's date, else the article's date).
 
 Mentions of one story with the same family, who, compatible scope, value and time
@@ -38,10 +38,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Optional
 
-from .pipeline import Analysis, stage
-from . import work
-from .records import Article, Citation, Claim, Flag, Record, content_id
-from .text import alternation, load_data, normalise, sentence_spans, words
+from ..pipeline import Analysis, stage
+from .. import work
+from ..records import Article, Citation, Claim, Flag, Record, content_id
+from ..text import alternation, load_data, normalise, sentence_spans, words
 
 Span = tuple[int, int]
 INF = math.inf

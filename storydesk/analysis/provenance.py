@@ -32,10 +32,10 @@ from typing import Any, Iterable, Optional
 
 import numpy as np
 
-from .pipeline import Analysis, stage
-from .records import Alignment, Article, Reuse, SourceGroup, Story
-from .judge import judge_pairs
-from .text import alternation, load_data, normalise, sentence_spans, shingles, words
+from ..pipeline import Analysis, stage
+from ..records import Alignment, Article, Reuse, SourceGroup, Story
+from ..judge import judge_pairs
+from ..text import alternation, load_data, normalise, sentence_spans, shingles, words
 
 STATE_NAME = "provenance.v1"
 # Bumped when alignments or verdicts are computed differently (2: the judge reads a pair in one
@@ -311,7 +311,7 @@ def _lexical_matches(sa: _Sents, sb: _Sents) -> dict[int, tuple[int, float, str]
 def _paraphrase_candidates(sa: _Sents, sb: _Sents, taken: dict, cfg: ProvenanceConfig,
                            cache: Optional[dict]) -> tuple[list[tuple[int, int]], np.ndarray]:
     """Mutual best embedding neighbours above ``cos_floor`` among sentences not yet matched."""
-    from .embed import embed
+    from ..embed import embed
     if not sa.texts or not sb.texts:
         return [], np.zeros((len(sb.texts), len(sa.texts)))
     ea, eb = embed(sa.texts, cache), embed(sb.texts, cache)
@@ -590,7 +590,7 @@ def find_provenance(articles: list[Article], stories: list[Story], state: Option
 def _embed_story(reps: list[str], by_id: dict[str, Article], state: "ProvenanceState", sents: dict,
                  cache: Optional[dict]) -> None:
     """Embed, in one batch, the sentences of every article that still has a pair to align."""
-    from .embed import embed
+    from ..embed import embed
     if cache is None or len(reps) < 2 or not state.cfg.paraphrase:
         return
     todo = []
@@ -751,7 +751,7 @@ def provenance_stage(analysis: Analysis) -> dict[str, list]:
     What was aligned and judged before is read from the story's state, so a story that
     gains an article only aligns the new pairs.
     """
-    from .judge import CACHE_KEY as JUDGE_KEY
+    from ..judge import CACHE_KEY as JUDGE_KEY
     state, verdicts = ProvenanceState.loads_story(analysis.state.get(STORY_STATE))
     analysis.cache.setdefault(JUDGE_KEY, {}).update(verdicts)
     stories = analysis.get("stories") or [Story(id="all", label="", article_ids=[a.id for a in analysis.articles])]
@@ -762,7 +762,7 @@ def provenance_stage(analysis: Analysis) -> dict[str, list]:
 
 def story_provenance(store, story_id: str) -> dict[str, Any]:
     """Stored provenance of one story (a unique id prefix is enough), with aligned sentence texts."""
-    from .queries import find_story
+    from ..queries import find_story
     story = find_story(store, story_id)
     reuse = store.get_records("reuse", Reuse, story_id=story.id)
     groups = store.get_records("source_groups", SourceGroup, story_id=story.id)

@@ -1,6 +1,9 @@
-"""The one list of stage modules; :func:`storydesk.pipeline.registry` loads them.
+"""The analysis: one module per stage, each a pure core plus a short stage adapter.
 
-Order here does not matter; the pipeline orders stages by what they need and add.
+``STAGE_MODULES`` is the one list of stage modules; :func:`storydesk.pipeline.registry`
+loads them. Order here does not matter; the pipeline orders stages by what they need and
+add. The other modules here are shared cores: :mod:`.timex` (time expressions),
+:mod:`.story_dates` (the dates of a story).
 """
 from __future__ import annotations
 
@@ -20,4 +23,4 @@ STAGE_MODULES = (
 
 def load() -> None:
     for name in STAGE_MODULES:
-        importlib.import_module(f"storydesk.{name}")
+        importlib.import_module(f"{__name__}.{name}")

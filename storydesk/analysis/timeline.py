@@ -27,10 +27,10 @@ import statistics
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
-from . import work
-from .pipeline import Analysis, stage
-from .records import Article, Citation, DateCheck, Flag, TimelineEvent, content_id
-from .text import alternation, load_data, sentence_spans, words
+from .. import work
+from ..pipeline import Analysis, stage
+from ..records import Article, Citation, DateCheck, Flag, TimelineEvent, content_id
+from ..text import alternation, load_data, sentence_spans, words
 from .timex import TagResult, Timex, analyse, as_date, value_range
 
 Span = tuple[int, int]

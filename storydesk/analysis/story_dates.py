@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from typing import Iterable, Optional
 
-from .records import Article, Story
+from ..records import Article, Story
 
 _DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 

@@ -29,11 +29,11 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from . import nlp as nlpmod, work
+from .. import nlp as nlpmod, work
 from .entities import person_nouns, title_gender
-from .pipeline import stage
-from .records import Entity, Flag, Quote, QuoteMatch, Record, Speaker, content_id
-from .text import load_data, paragraph_spans, words
+from ..pipeline import stage
+from ..records import Entity, Flag, Quote, QuoteMatch, Record, Speaker, content_id
+from ..text import load_data, paragraph_spans, words
 
 MAX_QUOTE_CHARS = 1500  # a longer "quote" is cut at a sentence end and flagged
 PRONOUN_WINDOW = 3  # paragraphs searched back for a pronoun's person
@@ -246,7 +246,7 @@ class _Ctx:
         found = getattr(self, "_ends", None)
         text = self.article.text
         if found is None:
-            from .text import _abbreviations
+            from ..text import _abbreviations
 
             cands = [m.start() for m in _CLAUSE_END.finditer(text)]
             words_before = [_word_before(text, 0, m) for m in cands]
@@ -261,7 +261,7 @@ class _Ctx:
         if k < len(cands) and cands[k] < limit and text[cands[k]] == "." and word_start[k] < start:
             # The word before the first period runs back past ``start``: only its part after ``start``
             # counts (later periods have a period between them and ``start``).
-            from .text import _abbreviations
+            from ..text import _abbreviations
 
             if _word_before(text, start, cands[k]).lower() not in _abbreviations():
                 return cands[k]
@@ -627,7 +627,7 @@ _CLAUSE_END = re.compile(r"[.!?](?=\s|$)|[\u201c\u201e\u00ab]|(?<=\s)\"")
 def _clause_end(text: str, start: int, limit: int) -> int:
     """End of the attribution clause after a closing mark: the next sentence end or opening mark
     (the period of a title such as 'Ms.' or 'Sen.' ends nothing)."""
-    from .text import _abbreviations
+    from ..text import _abbreviations
 
     for m in _CLAUSE_END.finditer(text, start, limit):
         if m.group() == "." and _word_before(text, start, m.start()).lower() in _abbreviations():

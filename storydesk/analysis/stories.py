@@ -58,9 +58,9 @@ from typing import Iterable, Optional
 
 import numpy as np
 
-from .pipeline import stage
-from .records import Article, Story, content_id
-from .text import load_data, normalise, sentence_spans
+from ..pipeline import stage
+from ..records import Article, Story, content_id
+from ..text import load_data, normalise, sentence_spans
 
 STATE_NAME = "stories.v1"
 
@@ -435,8 +435,8 @@ def article_vectors(articles: list[Article], cfg: Optional[ClusterConfig] = None
     Each sentence vector passes through float16, as stored, and so does the result: an
     article gets the same vector whether its sentences were read from the store or
     encoded now, so an incremental run equals one from scratch."""
-    from . import work
-    from .embed import embed
+    from .. import work
+    from ..embed import embed
     cfg = cfg or ClusterConfig()
     texts = [embedding_texts(a, cfg) for a in articles]
     keys = {work.vector_key(t): t for ts in texts for t in ts}
@@ -469,7 +469,7 @@ def make_label(article: Article, limit: int = 90) -> str:
     """A short readable label: the title, else the opening sentence, shortened."""
     text = (article.title or "").strip()
     if not text:
-        from .text import sentence_spans
+        from ..text import sentence_spans
         spans = sentence_spans(article.text or "")
         text = article.text[spans[0][0]:spans[0][1]] if spans else ""
     text = " ".join(text.split())
