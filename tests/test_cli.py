@@ -100,7 +100,7 @@ def test_brief_each_writes_one_file_per_story(tmp_path):
 
 def test_provenance_lines_summary_first_titles_outlets_and_pairs_on_request():
     import briefing_sample as sample
-    from storydesk.commands.stories import provenance_lines
+    from storydesk.cli.stories import provenance_lines
 
     b = sample.briefing()
     wire, copy = b.articles[0], b.articles[1]

@@ -151,7 +151,7 @@ def test_text_without_names_or_with_junk_does_not_crash():
 def test_entities_command_lists_stored_entities(tmp_path):
     from click.testing import CliRunner
 
-    from storydesk.commands.people import entities_cmd
+    from storydesk.cli.people import entities_cmd
 
     db = str(tmp_path / "t.db")
     with SQLiteStore(db) as store:

@@ -219,7 +219,7 @@ def test_cli_commands_and_pipeline(store, tmp_path):
     from click.testing import CliRunner
     import storydesk.analysis.stories  # noqa: F401  (registers the stories stage)
     from storydesk import pipeline
-    from storydesk.commands.stories import provenance_cmd, stories_cmd
+    from storydesk.cli.stories import provenance_cmd, stories_cmd
     wire = art(WIRE, "Northern Press Agency", published="2025-05-05T08:00:00")
     copy = art(WIRE, "Valley Daily", published="2025-05-05T09:00:00")
     indep = art(INDEPENDENT, "Harveld Gazette")

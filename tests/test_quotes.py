@@ -216,7 +216,7 @@ def test_bad_input_does_not_crash_or_swallow_the_article(text):
 def test_quotes_command_filters_by_speaker(tmp_path):
     from click.testing import CliRunner
 
-    from storydesk.commands.people import quotes_cmd
+    from storydesk.cli.people import quotes_cmd
 
     db = str(tmp_path / "t.db")
     with SQLiteStore(db) as store:
@@ -313,7 +313,7 @@ def test_a_quote_that_ends_the_sentence_and_holds_most_of_it_is_direct():
 def test_reported_speech_is_printed_without_quotation_marks(tmp_path):
     from click.testing import CliRunner
 
-    from storydesk.commands.people import quotes_cmd
+    from storydesk.cli.people import quotes_cmd
 
     db = str(tmp_path / "r.db")
     arts, qs = run_quotes("Governor Ilse Marquand said the dam would be rebuilt within two years, and "

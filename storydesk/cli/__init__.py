@@ -1,5 +1,9 @@
 """Command-line interface. Thin: parse, call one library function, print.
 
+The group (:data:`cli`) and :func:`main` live here with the article and analysis commands;
+the other commands, one module per capability, sit beside it; the options every command
+shares are declared once in :mod:`.options`.
+
 Library errors (``StorydeskError``) become a message on stderr and their exit code.
 """
 from __future__ import annotations
@@ -11,12 +15,12 @@ from typing import Optional
 
 import click
 
-from . import __version__
-from .commands.options import (cluster_option, db_option, group_db_option, jobs_option, json_option, open_db,
+from .. import __version__
+from .options import (cluster_option, db_option, group_db_option, jobs_option, json_option, open_db,
                                quiet_option)
-from .errors import ConfigError, StorydeskError
-from .sanitize import echo, echo_json, secho
-from . import sanitize
+from ..errors import ConfigError, StorydeskError
+from ..sanitize import echo, echo_json, secho
+from .. import sanitize
 
 DB_OPTION = db_option
 JSON_OPTION = json_option
@@ -50,8 +54,8 @@ def cli() -> None:
 @JSON_OPTION
 def ingest(inputs, db, mapping, max_mb, quiet, cluster, as_json) -> None:
     """Ingest files, folders (recursive), globs, or - for stdin."""
-    from .cluster import open_executor
-    from .ingest import ingest as run_ingest
+    from ..cluster import open_executor
+    from ..ingest import ingest as run_ingest
 
     with open_db(db) as store, open_executor(cluster) as executor:
         report = run_ingest(inputs, store, field_map=parse_map(mapping), max_mb=max_mb,
@@ -150,10 +154,10 @@ def show(article_id, db, as_json) -> None:
 @cluster_option
 def analyze(db, stages, force, jobs, quiet, cluster) -> None:
     """Analyse what is new: per-article work once, then only the stories that changed."""
-    from .briefing import analyse
+    from ..briefing import analyse
 
     names = [s.strip() for s in stages.split(",")] if stages else None
-    from .cluster import open_executor
+    from ..cluster import open_executor
 
     with open_db(db) as store, open_executor(cluster) as executor:
         report = analyse(store, names, force=force, jobs=jobs, progress=False if quiet else None,
@@ -188,7 +192,7 @@ def _print_run(report) -> None:
 @quiet_option
 def brief(story_id, db, fmt, output, since, each_dir, no_analyze, jobs, quiet) -> None:
     """Write the briefing for one story (or the whole store); analyses what is missing first."""
-    from .briefing import analyse, build_briefing, render, update_summary, write_story_briefings
+    from ..briefing import analyse, build_briefing, render, update_summary, write_story_briefings
 
     with open_db(db) as store:
         if not no_analyze:
@@ -214,9 +218,9 @@ def brief(story_id, db, fmt, output, since, each_dir, no_analyze, jobs, quiet) -
 
 
 def _add_capability_commands() -> None:
-    from .commands.people import entities_cmd, quotes_cmd
-    from .commands.serve import search_cmd, serve_cmd, unwatch_cmd, watch_cmd
-    from .commands.stories import provenance_cmd, stories_cmd
+    from .people import entities_cmd, quotes_cmd
+    from .serve import search_cmd, serve_cmd, unwatch_cmd, watch_cmd
+    from .stories import provenance_cmd, stories_cmd
 
     for command in (stories_cmd, provenance_cmd, entities_cmd, quotes_cmd, serve_cmd, search_cmd, watch_cmd,
                     unwatch_cmd):
@@ -229,6 +233,3 @@ _add_capability_commands()
 def main() -> None:
     cli(prog_name="storydesk")
 
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,6 @@
 """CLI commands for who's who and who said what: ``entities`` and ``quotes``.
 
-Thin: each parses options, calls one library function and prints. The lead
+Thin: each parses options, calls one library function and prints; :mod:`storydesk.cli`
 adds ``entities_cmd`` and ``quotes_cmd`` to the CLI group.
 """
 from __future__ import annotations

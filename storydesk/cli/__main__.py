@@ -1,0 +1,4 @@
+"""``python -m storydesk.cli``: the same as the ``storydesk`` command."""
+from . import main
+
+main()
