@@ -1,4 +1,5 @@
 """``python -m storydesk.cli``: the same as the ``storydesk`` command."""
 from . import main
 
-main()
+if __name__ == "__main__":  # importing this module (a walk over the package) runs nothing
+    main()
