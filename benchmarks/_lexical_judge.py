@@ -14,7 +14,7 @@ from typing import Optional
 
 import numpy as np
 
-from storydesk.embed import embed
+from storydesk.models.embeddings import embed
 from storydesk.text import normalise, words
 
 _NUM = re.compile(r"\d+(?:[.,]\d+)*")

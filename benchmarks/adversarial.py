@@ -121,7 +121,7 @@ def _prepare(fn_name: str, text: str):
     entity index (parsing is the nlp benchmarks' business, not this one's)."""
     if fn_name != "speakers":
         return text
-    from storydesk import nlp
+    from storydesk.models import nlp
 
     doc = nlp.parse([nlp.capped(text)], n_process=1)[0]
     mentions = sorted((e.start_char, e.end_char, "e:" + e.text, e.label_) for e in doc.ents

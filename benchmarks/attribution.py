@@ -110,7 +110,7 @@ def evaluate(limit: int | None = None) -> dict | None:
     base = shared("data", "polnear", "dev")
     if base is None:
         return None
-    from storydesk import nlp
+    from storydesk.models import nlp
     from storydesk.analysis import entities, quotes
     from storydesk.pipeline import Analysis
     from storydesk.records import Article, Source

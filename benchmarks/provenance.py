@@ -253,7 +253,7 @@ def speed_cluster_dups(arts: list[Article], label: str) -> float:
 
 
 def speed_provenance(arts: list[Article], label: str, cfg=None) -> float:
-    from storydesk.embed import CACHE_KEY, get_model
+    from storydesk.models.embeddings import CACHE_KEY, get_model
     get_model()  # load outside the timing
     cache: dict = {}
     t = time.perf_counter()

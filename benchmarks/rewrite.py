@@ -1,6 +1,6 @@
 """The sentence rewrite judge on MSRP: 5-fold cross-validated accuracy and F1 on 4,076 pairs.
 
-The judge (storydesk.judge) is a cross-encoder: all-MiniLM-L6-v2 reading both
+The judge (storydesk.models.judge) is a cross-encoder: all-MiniLM-L6-v2 reading both
 sentences, fine-tuned with LoRA adapters. Two measures:
 
 * ``cv``: the method, as the issue asks: each of 5 stratified folds is judged
@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _common import importable, print_table, shared  # noqa: E402
-from storydesk.judge import JudgeConfig, train  # noqa: E402
+from storydesk.models.judge_torch import JudgeConfig, train  # noqa: E402
 from storydesk.analysis.provenance import ProvenanceConfig  # noqa: E402
 
 C = 0.1  # L2 strength of the baseline logistic regression (fixed, not tuned on the folds)
@@ -52,7 +52,7 @@ def load_pairs(path: Path) -> tuple[list[tuple[str, str]], np.ndarray]:
 
 def cosines(pairs: list[tuple[str, str]], cache: dict | None = None) -> np.ndarray:
     """all-MiniLM-L6-v2 cosine of each pair (what provenance's cosine band reads)."""
-    from storydesk.embed import embed
+    from storydesk.models.embeddings import embed
     va = embed([a for a, _ in pairs], cache)
     vb = embed([b for _, b in pairs], cache)
     return (va * vb).sum(1)
@@ -119,7 +119,7 @@ def report(m: dict[str, float], n_pairs: int, n_folds: int) -> None:
 
 def report_shipped(pairs: list[tuple[str, str]], y: np.ndarray) -> None:
     """The shipped weights (never trained on MSRP) on every pair."""
-    from storydesk.judge import get_judge
+    from storydesk.models.judge import get_judge
     t = time.perf_counter()
     proba = get_judge().proba(pairs)
     secs = time.perf_counter() - t

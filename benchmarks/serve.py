@@ -99,7 +99,7 @@ WEIGHTS = [round(0.1 * n, 1) for n in range(11)]
 
 
 def _ranks(store, letter: dict, query: str, want: str, mode: str, weight: float) -> list[int]:
-    from storydesk.embed import embed
+    from storydesk.models.embeddings import embed
     from storydesk.search import search
 
     hits = search(store, query, mode=mode, limit=50, encoder=embed, fts_weight=weight)

@@ -48,7 +48,7 @@ SEED_FACTS = [
 
 
 def _groups(articles, stories, cache, with_sources: bool = False):
-    from storydesk.embed import embed
+    from storydesk.models.embeddings import embed
     reuse, source_groups, _ = find_provenance(articles, stories, None, cache)
     out = []
     for s in stories:

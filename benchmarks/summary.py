@@ -122,7 +122,7 @@ def evaluate_neus(use_embed: bool) -> dict[str, float]:
     rows["storydesk (tf-idf)"] = ours(clusters, name="tf-idf")
     t_ours = time.perf_counter() - t0
     if use_embed:
-        from storydesk import embed as emb
+        from storydesk.models import embeddings as emb
 
         cache: dict = {}
         rows["storydesk (MiniLM)"] = ours(clusters, embed=lambda texts: emb.embed(texts, cache), name="MiniLM")

@@ -171,7 +171,7 @@ def _executor(store, jobs: Optional[int], size: int, parse: bool = False):
     # Starting a worker costs a model load: not worth it for a few articles.
     if jobs == 1 or size < 4 * jobs or getattr(store, "path", ":memory:") == ":memory:":
         return SerialExecutor()
-    from . import nlp
+    from .models import nlp
     return ProcessExecutor(jobs, preload=[nlp.get_nlp] if parse else [])
 
 

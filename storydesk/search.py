@@ -43,7 +43,7 @@ Encoder = Callable[[list[str]], np.ndarray]
 
 
 def _default_encoder(texts: list[str]) -> np.ndarray:
-    from .embed import embed
+    from .models.embeddings import embed
     return embed(texts)
 
 

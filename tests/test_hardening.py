@@ -539,7 +539,7 @@ def test_nul_bytes_that_are_not_utf16_are_still_refused(store, tmp_path):
 
 
 def test_runs_of_punctuation_are_parsed_in_pieces_with_every_offset_kept():
-    from storydesk.nlp import PUNCT_RUN, _break_runs
+    from storydesk.models.nlp import PUNCT_RUN, _break_runs
 
     text = "See " + "(" * 5000 + "photo) and $$$ and " + "!?" * 300 + " end."
     broken = _break_runs(text)

@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from storydesk.judge import JudgeConfig, JudgeWeightsMissing, RewriteJudge, judge_pairs, train
+from storydesk.errors import JudgeWeightsMissing
+from storydesk.models.judge import judge_pairs
+from storydesk.models.judge_torch import JudgeConfig, RewriteJudge, train
 from storydesk.models import judge as onnx_judge
 
 MILL = "The mill employs about 400 people in the valley."

@@ -199,8 +199,8 @@ import storydesk
 names = [m.name for m in pkgutil.walk_packages(storydesk.__path__, "storydesk.")]
 for name in names:
     importlib.import_module(name)
-from storydesk.embed import embed
-from storydesk.judge import judge_pairs
+from storydesk.models.embeddings import embed
+from storydesk.models.judge import judge_pairs
 vectors = embed(["The bridge reopened.", "Schools stayed closed."])
 proba = judge_pairs([("The bridge reopened on Friday.", "On Friday the bridge reopened.")])
 loaded = sorted(n for n in sys.modules if n.split(".")[0] in BLOCKED)

@@ -132,7 +132,8 @@ def test_one_new_article_reruns_only_its_story(scratch, tmp_path):
 @pytest.mark.slow
 def test_redoing_one_kind_of_work_leaves_the_other_stored(scratch, tmp_path, monkeypatch):
     """New sentence vectors (a new embedding model, say) must not re-parse every article."""
-    from storydesk import nlp, work
+    from storydesk import work
+    from storydesk.models import nlp
     db, expected, _ = scratch
     copy = tmp_path / "v.db"
     sqlite3.connect(db).backup(sqlite3.connect(copy))

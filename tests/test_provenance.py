@@ -165,7 +165,7 @@ def test_rewrite_in_other_words_is_found_and_independent_is_not():
 
 @pytest.mark.slow
 def test_non_english_is_not_embedded(monkeypatch):
-    import storydesk.embed as embed
+    import storydesk.models.embeddings as embed
     seen = []
     real = embed.embed
     monkeypatch.setattr(embed, "embed", lambda texts, cache=None, **kw: seen.extend(texts) or real(texts, cache, **kw))

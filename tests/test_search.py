@@ -208,7 +208,7 @@ def test_search_cli_prints_hits(built, tmp_path):
 def test_real_embeddings_find_a_paraphrase_without_shared_words(built):
     store, ids = built
     pytest.importorskip("sentence_transformers")
-    from storydesk.embed import embed
+    from storydesk.models.embeddings import embed
     with store.transaction():
         store.db.execute("UPDATE search_sentences SET vector_id=NULL")
         store.db.execute("DELETE FROM search_vectors")

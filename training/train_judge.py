@@ -22,7 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from storydesk.judge import WEIGHTS, JudgeConfig, train  # noqa: E402
+from storydesk.models.judge import WEIGHTS  # noqa: E402
+from storydesk.models.judge_torch import JudgeConfig, train  # noqa: E402
 
 PAIRS = ROOT / "training" / "rewrite_pairs.jsonl"
 # The judge answers "is B rewritten from A?", not "does B state the same facts?".

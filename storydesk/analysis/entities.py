@@ -15,7 +15,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .. import nlp as nlpmod, work
+from .. import work
+from ..models import nlp as nlpmod
 from ..pipeline import stage
 from ..records import Entity, Mention, Record, content_id
 from ..text import alternation, load_data

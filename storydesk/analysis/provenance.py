@@ -9,7 +9,7 @@ Three layers, cheapest first:
 2. Within a story, sentence alignment between article pairs: verbatim and
    near-verbatim sentences from word overlap, paraphrases from sentence
    embeddings; the doubtful ones go to a cross-encoder (the *rewrite judge*,
-   :mod:`storydesk.judge`, trained by ``training/train_judge.py``). Two articles are linked only
+   :mod:`storydesk.models.judge`, trained by ``training/train_judge.py``). Two articles are linked only
    when many sentences align, in roughly the same order: two outlets covering
    one event in their own words share facts, not a sequence of sentences.
 3. Direction (which one is the source) from attribution cues ("told The
@@ -34,7 +34,7 @@ import numpy as np
 
 from ..pipeline import Analysis, stage
 from ..records import Alignment, Article, Reuse, SourceGroup, Story
-from ..judge import judge_pairs
+from ..models.judge import judge_pairs
 from ..text import alternation, load_data, normalise, sentence_spans, shingles, words
 
 STATE_NAME = "provenance.v1"
@@ -311,7 +311,7 @@ def _lexical_matches(sa: _Sents, sb: _Sents) -> dict[int, tuple[int, float, str]
 def _paraphrase_candidates(sa: _Sents, sb: _Sents, taken: dict, cfg: ProvenanceConfig,
                            cache: Optional[dict]) -> tuple[list[tuple[int, int]], np.ndarray]:
     """Mutual best embedding neighbours above ``cos_floor`` among sentences not yet matched."""
-    from ..embed import embed
+    from ..models.embeddings import embed
     if not sa.texts or not sb.texts:
         return [], np.zeros((len(sb.texts), len(sa.texts)))
     ea, eb = embed(sa.texts, cache), embed(sb.texts, cache)
@@ -590,7 +590,7 @@ def find_provenance(articles: list[Article], stories: list[Story], state: Option
 def _embed_story(reps: list[str], by_id: dict[str, Article], state: "ProvenanceState", sents: dict,
                  cache: Optional[dict]) -> None:
     """Embed, in one batch, the sentences of every article that still has a pair to align."""
-    from ..embed import embed
+    from ..models.embeddings import embed
     if cache is None or len(reps) < 2 or not state.cfg.paraphrase:
         return
     todo = []
@@ -751,7 +751,7 @@ def provenance_stage(analysis: Analysis) -> dict[str, list]:
     What was aligned and judged before is read from the story's state, so a story that
     gains an article only aligns the new pairs.
     """
-    from ..judge import CACHE_KEY as JUDGE_KEY
+    from ..models.judge import CACHE_KEY as JUDGE_KEY
     state, verdicts = ProvenanceState.loads_story(analysis.state.get(STORY_STATE))
     analysis.cache.setdefault(JUDGE_KEY, {}).update(verdicts)
     stories = analysis.get("stories") or [Story(id="all", label="", article_ids=[a.id for a in analysis.articles])]

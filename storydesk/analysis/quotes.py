@@ -29,7 +29,8 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from .. import nlp as nlpmod, work
+from .. import work
+from ..models import nlp as nlpmod
 from .entities import person_nouns, title_gender
 from ..pipeline import stage
 from ..records import Entity, Flag, Quote, QuoteMatch, Record, Speaker, content_id

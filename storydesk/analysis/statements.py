@@ -9,7 +9,7 @@ different articles *link* when they say one thing, not merely the same topic:
 - the words they share carry at least ``anchor`` of the lighter sentence's weight, words
   weighted by rarity in the story (IDF over its distinct sentences): two reports of one fact
   share its rare words (212, spillway, Sunday), two facts of one story share only common ones;
-- the rewrite judge (:mod:`storydesk.judge`) takes the pair for one statement (>= ``judge_min``);
+- the rewrite judge (:mod:`storydesk.models.judge`) takes the pair for one statement (>= ``judge_min``);
 - when both quote someone, the quotations share most words (two different quotations of one
   speaker are two statements).
 
@@ -85,10 +85,10 @@ def group_statements(story: Story, articles: Sequence[Article], source_groups: S
     ``judge``: ``pairs -> probabilities`` (the shipped rewrite judge when None)."""
     cfg = cfg or StatementConfig()
     if embed is None:
-        from ..embed import embed as model_embed
+        from ..models.embeddings import embed as model_embed
         embed = model_embed
     if judge is None:
-        from ..judge import judge_pairs
+        from ..models.judge import judge_pairs
         judge = judge_pairs
     by_id = {a.id: a for a in articles}
     origin = {a: g.origin_id for g in source_groups if g.story_id == story.id for a in g.article_ids}
@@ -347,8 +347,8 @@ def statements_stage(analysis) -> dict[str, list[StatementGroup]]:
 
     The judge's verdicts are kept in the story's state, so a story that gains an article
     judges only the pairs the new article brings."""
-    from ..embed import embed
-    from ..judge import judge_pairs
+    from ..models.embeddings import embed
+    from ..models.judge import judge_pairs
     kept = _load_verdicts(analysis.state.get(STORY_STATE))
     used: dict[tuple[str, str], float] = {}
 

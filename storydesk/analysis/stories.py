@@ -436,7 +436,7 @@ def article_vectors(articles: list[Article], cfg: Optional[ClusterConfig] = None
     article gets the same vector whether its sentences were read from the store or
     encoded now, so an incremental run equals one from scratch."""
     from .. import work
-    from ..embed import embed
+    from ..models.embeddings import embed
     cfg = cfg or ClusterConfig()
     texts = [embedding_texts(a, cfg) for a in articles]
     keys = {work.vector_key(t): t for ts in texts for t in ts}

@@ -46,7 +46,7 @@ def serve_cmd(db, host, port, token_file, max_upload_mb, watch_every) -> None:
 def _warm_up(db: str) -> None:
     """Load the sentence model and the search caches before the first search asks for them."""
     try:
-        from ..embed import embed
+        from ..models.embeddings import embed
         from ..search import warm
         embed(["warm up"])
         with open_db(db) as store:

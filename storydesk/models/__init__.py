@@ -1,4 +1,4 @@
-"""Model inference for storydesk, on ONNX Runtime (CPU) and ``tokenizers``: no torch at run time.
+"""The models storydesk runs: the spaCy parser, and MiniLM on ONNX Runtime (CPU) with ``tokenizers`` (no torch at run time).
 
 * :mod:`.bert_onnx`: builds a BERT encoder graph straight from safetensors weights
   (numpy + the ``onnx`` helper API), caches it on disk keyed by a hash of the weights,
@@ -8,5 +8,7 @@
 * :mod:`.judge`: the rewrite judge (the same encoder as a cross-encoder, LoRA folded).
 * :mod:`.judge_torch`: the torch judge used for training and as the reference
   (needs the ``train`` extra; never imported at run time).
+* :mod:`.nlp`: the spaCy model (en_core_web_sm), loaded once, run once per article;
+  stages read its ``Doc`` objects (stored per article by :mod:`storydesk.work`).
 * :mod:`.export`: ``python -m storydesk.models.export`` builds both ONNX files ahead of use.
 """

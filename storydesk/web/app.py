@@ -39,7 +39,7 @@ class WebConfig:
     token: Optional[str] = None
     limits: Limits = field(default_factory=Limits)
     analyse: Optional[Callable] = None  # the background analysis (default: briefing.analyse)
-    encoder: Optional[Callable] = None  # query embedding for search (default: storydesk.embed)
+    encoder: Optional[Callable] = None  # query embedding for search (default: storydesk.models.embeddings)
     watch_every: Optional[float] = 600.0  # seconds between polls of the watched sources (None: only on demand)
     watch_rate: float = 2.0  # seconds between two requests to one host
     watch_timeout: float = 15.0  # seconds to wait for a host's answer
