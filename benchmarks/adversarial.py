@@ -105,7 +105,7 @@ def _fn(name: str):
     if name == "figures":
         import datetime as dt
 
-        from storydesk.analysis.claims import article_figures
+        from storydesk.analysis.figures import article_figures
         return lambda t: article_figures(_article(t), dt.date(2025, 1, 15))
     if name == "claims":
         from storydesk.analysis.claims import article_statements

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storydesk.analysis import claims as C
+from storydesk.analysis import claims as C, figures as F
 from storydesk.pipeline import Analysis
 from storydesk.records import Article, Claim, Source, SourceGroup, Story
 
@@ -32,7 +32,7 @@ def run(articles: list[Article], groups: list[list[Article]] | None = None,
 
 def figures(sentence: str, dct=None):
     import datetime as dt
-    return C.sentence_figures(sentence, dt.date.fromisoformat(dct) if dct else None)
+    return F.sentence_figures(sentence, dt.date.fromisoformat(dct) if dct else None)
 
 
 def conflicting(claims: list[Claim]) -> list[Claim]:
@@ -239,7 +239,7 @@ def test_stage_runs_through_the_pipeline(store):
 @settings(max_examples=60, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("0123456789 ,.-abcdefkilmnoprstuvwy ATDS")), max_size=120))
 def test_any_text_gives_valid_spans(text):
-    for f in C.sentence_figures(text):
+    for f in F.sentence_figures(text):
         assert 0 <= f.span[0] < f.span[1] <= len(text)
         assert f.lo <= f.value <= f.hi or f.hedge in ("max", "max_excl", "min", "min_excl", "vague")
 

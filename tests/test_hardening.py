@@ -469,7 +469,8 @@ def test_sentence_splitter_on_runs_of_abbreviations_keeps_its_rules():
 def test_figures_of_long_sentences_and_huge_numbers():
     import datetime as dt
 
-    from storydesk.analysis.claims import _rounding, sentence_figures
+    from storydesk.analysis.figures import sentence_figures
+    from storydesk.analysis.numbers import _rounding
 
     assert _rounding(float("1" * 310)) == 0.0
     assert sentence_figures("Officials said " + "9" * 310 + " people died.") == []
