@@ -133,3 +133,41 @@ def test_story_dates_leave_out_a_flagged_stated_date():
     flagged = [a for a in b.articles if a.has_flag("date_mismatch")]
     assert story_range(flagged, b.stories[0]) == (None, None)  # never the flagged date itself
     assert story_range([], b.stories[0])[0].isoformat() == "2031-03-15"  # the index's own dates, no articles
+
+
+def test_db_before_or_after_the_subcommand(tmp_path):
+    db = str(tmp_path / "c.db")
+    run("ingest", str(FIXTURES / "feed.rss"), "--db", db)
+    outputs = [run(*args).output for args in (["--db", db, "articles", "--json"], ["articles", "--json", "--db", db],
+                                              ["--db", str(tmp_path / "other.db"), "articles", "--json", "--db", db])]
+    assert len(json.loads(outputs[0])) == 2 and outputs[1] == outputs[0] == outputs[2]  # after the command wins
+    assert not (tmp_path / "other.db").exists()
+
+
+def _declared(option) -> dict:
+    param = option(lambda: None).__click_params__[0]
+    return {"opts": param.opts, "help": param.help, "dest": param.name}
+
+
+def test_shared_options_are_declared_once():
+    from storydesk.cli import options
+
+    shared = {o: _declared(d) for d in (options.db_option, options.json_option, options.story_option,
+                                        options.quiet_option, options.jobs_option, options.cluster_option)
+              for o in _declared(d)["opts"]}
+    seen = set()
+    for name, command in cli.commands.items():
+        assert "--db" in {o for p in command.params for o in p.opts}, f"{name} takes no --db"
+        for param in command.params:
+            for opt in param.opts:
+                if opt in shared:
+                    seen.add(opt)
+                    assert {"opts": param.opts, "help": param.help, "dest": param.name} == shared[opt], (name, opt)
+    assert {"--db", "--json", "--story", "--quiet", "--jobs", "--cluster"} <= seen
+
+
+def test_search_story_is_resolved_like_every_other_story_option(tmp_path):
+    db = str(tmp_path / "c.db")
+    run("ingest", str(FIXTURES / "feed.rss"), "--db", db)
+    result = CliRunner().invoke(cli, ["search", "ferry", "--db", db, "--story", "zz"])
+    assert result.exit_code == 4 and "no story matches id 'zz'" in result.output

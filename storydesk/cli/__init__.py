@@ -22,10 +22,6 @@ from ..errors import ConfigError, StorydeskError
 from ..sanitize import echo, echo_json, secho
 from .. import sanitize
 
-DB_OPTION = db_option
-JSON_OPTION = json_option
-
-
 class Group(click.Group):
     """Turn named library errors into messages and exit codes."""
 
@@ -46,12 +42,12 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True)
-@DB_OPTION
+@db_option
 @click.option("--map", "mapping", help="JSON field names, e.g. text=story.body,outlet=publisher.name")
 @click.option("--max-mb", default=25.0, show_default=True, help="Largest single-article file to accept.")
 @quiet_option
 @cluster_option
-@JSON_OPTION
+@json_option
 def ingest(inputs, db, mapping, max_mb, quiet, cluster, as_json) -> None:
     """Ingest files, folders (recursive), globs, or - for stdin."""
     from ..cluster import open_executor
@@ -89,8 +85,8 @@ def _print_ingest_summary(report) -> None:
 
 
 @cli.command()
-@DB_OPTION
-@JSON_OPTION
+@db_option
+@json_option
 def articles(db, as_json) -> None:
     """List stored articles: id, outlet, published, title, words, flags."""
     with open_db(db) as store:
@@ -124,8 +120,8 @@ def print_table(headers, rows, widths=(18, 22, 12, 48, 6, 30)) -> None:
 
 @cli.command()
 @click.argument("article_id")
-@DB_OPTION
-@JSON_OPTION
+@db_option
+@json_option
 def show(article_id, db, as_json) -> None:
     """Show an article: cleaned text, metadata, and what was removed and why."""
     with open_db(db) as store:
@@ -146,7 +142,7 @@ def show(article_id, db, as_json) -> None:
 
 
 @cli.command()
-@DB_OPTION
+@db_option
 @click.option("--stages", help="Comma-separated stage names (default: all).")
 @click.option("--force", is_flag=True, help="Redo everything: per-article work and every story.")
 @jobs_option
@@ -181,7 +177,7 @@ def _print_run(report) -> None:
 
 @cli.command()
 @click.argument("story_id", required=False)
-@DB_OPTION
+@db_option
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
 @click.option("--since", help="Update mode: summarise only articles published after this ISO date (exclusive).")

@@ -29,10 +29,9 @@ def resolve_db(value=None) -> str:
     return os.environ.get("STORYDESK_DB", DEFAULT_DB)
 
 
-def db_option(func):
-    """``--db``: the store to use (resolve with :func:`resolve_db`)."""
-    return click.option("--db", default=None, metavar="PATH",
-                        help="Store: a SQLite file or a postgresql:// URL (default: $STORYDESK_DB or ./storydesk.db).")(func)
+# ``--db`` on a command; read it with :func:`open_db` or :func:`resolve_db` (which also see the group's).
+db_option = click.option("--db", default=None, metavar="PATH",
+                         help="Store: a SQLite file or a postgresql:// URL (default: $STORYDESK_DB or ./storydesk.db).")
 
 
 group_db_option = click.option("--db", default=None, metavar="PATH", expose_value=False, is_eager=True,

@@ -9,14 +9,14 @@ import json
 
 import click
 
-from .options import db_option as _DB, json_option as _JSON, open_db, story_option as _STORY
+from .options import db_option, json_option, open_db, story_option
 from ..sanitize import echo, echo_json
 
 
 @click.command("entities")
-@_STORY
-@_DB
-@_JSON
+@story_option
+@db_option
+@json_option
 def entities_cmd(story_id, db, as_json) -> None:
     """People, organisations and places, with their name variants and roles."""
     from ..queries import entities
@@ -39,9 +39,9 @@ def entities_cmd(story_id, db, as_json) -> None:
 
 @click.command("quotes")
 @click.option("--speaker", default=None, help="Only quotes whose speaker name contains this text.")
-@_STORY
-@_DB
-@_JSON
+@story_option
+@db_option
+@json_option
 def quotes_cmd(speaker, story_id, db, as_json) -> None:
     """Quotes with their speakers, and how other outlets quote the same words."""
     from ..queries import quotes

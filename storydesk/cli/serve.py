@@ -7,11 +7,11 @@ import threading
 import click
 
 from ..errors import ConfigError
-from .options import db_option as _DB, open_db, resolve_db
+from .options import db_option, json_option, open_db, resolve_db, story_option
 
 
 @click.command("serve")
-@_DB
+@db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; others need --token-file.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--token-file", type=click.Path(dir_okay=False), help="File holding the token clients must send.")
@@ -57,20 +57,22 @@ def _warm_up(db: str) -> None:
 
 @click.command("search")
 @click.argument("query")
-@_DB
-@click.option("--story", help="Only this story (id or id prefix).")
+@db_option
+@story_option
 @click.option("--outlet", help="Only this outlet.")
 @click.option("--entity", help="Only articles naming this entity (id or name).")
 @click.option("--from", "date_from", help="Published on or after (YYYY-MM-DD).")
 @click.option("--to", "date_to", help="Published on or before (YYYY-MM-DD).")
 @click.option("--mode", type=click.Choice(["hybrid", "fts", "vector"]), default="hybrid", show_default=True)
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 500))
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def search_cmd(query, db, story, outlet, entity, date_from, date_to, mode, limit, as_json) -> None:
+@json_option
+def search_cmd(query, db, story_id, outlet, entity, date_from, date_to, mode, limit, as_json) -> None:
     """Search sentences: keywords (FTS5, bm25) fused with meaning (embeddings)."""
+    from ..queries import find_story
     from ..search import Filters, search
 
     with open_db(db) as store:  # SQLite or a postgresql:// URL
+        story = find_story(store, story_id).id if story_id else None
         hits = search(store, query, filters=Filters(story, outlet, entity, date_from, date_to), limit=limit, mode=mode)
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in hits], indent=2, ensure_ascii=False))
@@ -84,7 +86,7 @@ def search_cmd(query, db, story, outlet, entity, date_from, date_to, mode, limit
 
 @click.command("watch")
 @click.argument("sources", nargs=-1, required=True)
-@_DB
+@db_option
 @click.option("--every", default="10m", show_default=True, help="How often to poll (30s, 10m, 1h).")
 @click.option("--once", is_flag=True, help="Poll once and exit.")
 @click.option("--rate", default=2.0, show_default=True, help="Seconds between two requests to one host.")
@@ -112,7 +114,7 @@ def _print_poll(outcomes) -> None:
 
 @click.command("unwatch")
 @click.argument("sources", nargs=-1, required=True)
-@_DB
+@db_option
 def unwatch_cmd(sources, db) -> None:
     """Stop following sources (as `storydesk watch` or the web app's /watch list them);
     the articles they brought stay in the store."""

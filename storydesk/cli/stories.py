@@ -6,7 +6,7 @@ from collections import Counter
 
 import click
 
-from .options import db_option as _DB, json_option as _JSON, open_db
+from .options import db_option, json_option, open_db
 from ..sanitize import echo, echo_json
 
 _REUSE_WORDS = {"duplicate": "duplicate", "verbatim": "verbatim copy", "near_verbatim": "near-verbatim copy",
@@ -15,8 +15,8 @@ _PLURAL = {"verbatim copy": "verbatim copies", "near-verbatim copy": "near-verba
 
 
 @click.command("stories")
-@_DB
-@_JSON
+@db_option
+@json_option
 @click.option("--recluster", is_flag=True, help="Forget the stored stories and cluster every article again.")
 def stories_cmd(db, as_json, recluster) -> None:
     """List the analysed stories: id, articles, dates, label.
@@ -50,8 +50,8 @@ def _range(story, by_id) -> tuple:
 
 @click.command("provenance")
 @click.argument("story_id")
-@_DB
-@_JSON
+@db_option
+@json_option
 @click.option("--pairs", is_flag=True, help="Also print the aligned sentences of every reuse, side by side.")
 def provenance_cmd(story_id, db, as_json, pairs) -> None:
     """Who reuses whom in a story: a summary, the independent sources and their copies (--pairs: aligned sentences)."""
