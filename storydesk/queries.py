@@ -6,10 +6,12 @@ so a command can tell the user to run ``storydesk analyze``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Iterable, Optional, TypeVar
 
 from .errors import NotFound
 from .records import AnalysisError, Article, Entity, Quote, SourceGroup, Story
+
+S = TypeVar("S")
 
 
 def stories(store) -> list[Story]:
@@ -17,23 +19,35 @@ def stories(store) -> list[Story]:
     return store.get_records("stories", Story)
 
 
+def one_story(items: Iterable[S], story_id: str) -> S:
+    """The one item (a Story, or any row with an ``id``) whose id starts with ``story_id``;
+    NotFound unless exactly one does."""
+    hits = [s for s in items if s.id.startswith(story_id)]
+    if len(hits) != 1:
+        raise NotFound(f"{'no story' if not hits else 'more than one story'} matches id {story_id!r}")
+    return hits[0]
+
+
 def find_story(store, story_id: str) -> Story:
     """The stored story whose id starts with ``story_id``; NotFound unless exactly one does."""
-    hits = [s for s in stories(store) if s.id.startswith(story_id)]
-    if len(hits) != 1:
-        what = "no story" if not hits else "more than one story"
-        raise NotFound(f"{what} matches id {story_id!r} in {store.path}; list them with `storydesk stories` "
-                       "(run `storydesk analyze` first if the list is empty)")
-    return hits[0]
+    try:
+        return one_story(stories(store), story_id)
+    except NotFound as exc:
+        raise NotFound(f"{exc} in {store.path}; list them with `storydesk stories` "
+                       "(run `storydesk analyze` first if the list is empty)") from None
 
 
 def story_articles(store, story: Story) -> list[Article]:
     return store.articles(story.article_ids)
 
 
-def group_by_story(store) -> dict[str, str]:
-    """Article id -> story id, for every stored story."""
-    return {aid: s.id for s in stories(store) for aid in s.article_ids}
+def story_of(items: Iterable[Story]) -> dict[str, str]:
+    """Article id -> the id of its story (the first that lists it)."""
+    out: dict[str, str] = {}
+    for s in items:
+        for aid in s.article_ids:
+            out.setdefault(aid, s.id)
+    return out
 
 
 def entities(store, story_id: Optional[str] = None) -> list[Entity]:

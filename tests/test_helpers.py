@@ -26,3 +26,23 @@ def test_one_rule_for_english(language, english):
     assert is_english(language) is english
     article = Article(id="a", source=Source("text"), text="x", language=language or "und")
     assert article.is_english is english
+
+
+def test_one_story_by_id_prefix_for_the_cli_and_the_api():
+    from types import SimpleNamespace
+
+    from storydesk.errors import NotFound
+    from storydesk.queries import one_story
+    rows = [SimpleNamespace(id="s1ab"), SimpleNamespace(id="s1cd"), SimpleNamespace(id="s2ef")]
+    assert one_story(rows, "s2").id == "s2ef" and one_story(rows, "s1cd").id == "s1cd"
+    with pytest.raises(NotFound, match="more than one story matches id 's1'"):
+        one_story(rows, "s1")
+    with pytest.raises(NotFound, match="no story matches id 's3'"):
+        one_story(rows, "s3")
+
+
+def test_story_of_maps_each_article_to_its_first_story():
+    from storydesk.queries import story_of
+    from storydesk.records import Story
+    stories = [Story("s1", "one", ["a", "b"]), Story("s2", "two", ["c", "b"])]
+    assert story_of(stories) == {"a": "s1", "b": "s1", "c": "s2"}

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from ..pipeline import Analysis, stage
+from ..queries import story_of
 from .. import work
 from ..records import Article, Citation, Claim, Flag, content_id
 from ..text import load_data, normalise, sentence_spans, words
@@ -483,10 +484,7 @@ def _statement_claim(story: str, members: list[_Statement], articles: dict[str, 
 def story_map(analysis: Analysis) -> dict[str, str]:
     """Article id -> story id; every article forms one story when no story stage ran."""
     stories = analysis.want("stories")
-    out: dict[str, str] = {}
-    for s in stories:
-        for aid in s.article_ids:
-            out.setdefault(aid, s.id)
+    out = story_of(stories)
     for a in analysis.articles:
         out.setdefault(a.id, "all" if not stories else f"alone:{a.id}")
     return out

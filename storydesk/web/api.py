@@ -14,6 +14,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from ..briefing import schema as briefing_schema
+from ..errors import NotFound
+from ..queries import one_story
 from ..records import Claim, Entity, Quote
 from ..search import MODES, Filters, search
 from .app import ApiError, error_body, store_of
@@ -190,11 +192,10 @@ def story_briefing(request: Request, story_id: str):
 
 
 def _story_id(request: Request, story_id: str) -> str:
-    matches = [r.id for r in snapshot(store_of(request)).stories if r.id.startswith(story_id)]
-    if len(matches) != 1:
-        raise ApiError(404, "not_found", f"{'no' if not matches else 'more than one'} story matches {story_id!r}",
-                       "list the stories at /api/v1/stories")
-    return matches[0]
+    try:
+        return one_story(snapshot(store_of(request)).stories, story_id).id
+    except NotFound as exc:
+        raise ApiError(404, "not_found", str(exc), "list the stories at /api/v1/stories") from None
 
 
 # --------------------------------------------------------------------------- articles

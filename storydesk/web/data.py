@@ -19,7 +19,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .. import pipeline
+from .. import pipeline, queries
 from ..briefing import build_briefing
 from ..records import Briefing
 from ..search import is_sqlite
@@ -181,7 +181,7 @@ def _build(store, state: tuple) -> Snapshot:
     kinds = set(Briefing.__dataclass_fields__) & (pipeline.known_kinds() - {"articles"})
     by_kind = {k: store.get_records(k, pipeline.record_class(k)) for k in kinds}
     stories = by_kind.get("stories", [])
-    story_of = {aid: s.id for s in stories for aid in s.article_ids}
+    story_of = queries.story_of(stories)
     rows = _story_rows(stories, by_kind.get("source_groups", []), by_kind.get("claims", []),
                        by_kind.get("entities", []), meta, story_of)
     return Snapshot(state, rows, story_of, _marks(by_kind), {e.id: e for e in by_kind.get("entities", [])}, meta)
