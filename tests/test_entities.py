@@ -209,3 +209,9 @@ def test_non_english_articles_only_carry_names_the_english_ones_found():
     assert brody is not None and {m.article_id for m in brody.mentions} == {en.id, fr.id}
     in_french = {m.text for e in ents for m in e.mentions if m.article_id == fr.id}
     assert in_french <= {"Anselm Brody", "Lorrin", "Brody"}
+
+
+def test_known_names_in_a_non_english_article_match_across_any_whitespace():
+    fr = make_article("Le gouverneur Anselm\nBrody a visit\u00e9 Lorrin avec Anselm Brodyx.", "fr1")
+    found = entities.known_name_mentions(fr, ["Anselm Brody", "Anselm", "Lorrin"])
+    assert [m.text for m in found] == ["Anselm\nBrody", "Lorrin", "Anselm"]  # longest first; whole words only

@@ -46,3 +46,13 @@ def test_story_of_maps_each_article_to_its_first_story():
     from storydesk.records import Story
     stories = [Story("s1", "one", ["a", "b"]), Story("s2", "two", ["c", "b"])]
     assert story_of(stories) == {"a": "s1", "b": "s1", "c": "s2"}
+
+
+def test_word_lists_become_regexes_in_one_place():
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1] / "storydesk"
+    joined = re.compile(r'"\|"\.join\([^\n]*re\.escape')
+    copies = [f"{p.relative_to(root)}:{n}" for p in root.rglob("*.py") if p.name != "text.py"
+              for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if joined.search(line)]
+    assert copies == [], f"use storydesk.text.alternation: {copies}"
+    assert joined.search('"|".join(re.escape(w) for w in words)')  # the scan finds a copy

@@ -1012,7 +1012,7 @@ def _unique(items: Iterable[str]) -> list[str]:
 # -- stage ---------------------------------------------------------------------
 MENTIONS = work.Fact("mentions", "2", _Cand)
 DESCRIPTORS = work.Fact("descriptors", "1", _Cand)
-KNOWN_NAMES = work.Fact("known_names", "1", _Cand)
+KNOWN_NAMES = work.Fact("known_names", "2", _Cand)  # 2: a space in a name matches any whitespace
 
 
 def extract(analysis) -> list[Entity]:
@@ -1065,7 +1065,7 @@ def known_name_mentions(article, names: list[str]) -> list[_Cand]:
     if not names:
         return []
     out, taken = [], []
-    for m in re.finditer(r"(?<![\w-])(%s)(?![\w-])" % "|".join(map(re.escape, names)), article.text):
+    for m in re.finditer(rf"(?<![\w-])({alternation(names)})(?![\w-])", article.text):
         if not any(s < m.end() and m.start() < e for s, e in taken):
             out.append(_Cand(article.id, m.start(), m.end(), m.group(), name_key(m.group())))
             taken.append((m.start(), m.end()))

@@ -59,9 +59,9 @@ def _vocab() -> dict:
         "dangling": tuple(sorted(data["dangling_starts"], key=len, reverse=True)),
         "dangling_cue": frozenset(data["dangling_if_cue_follows"]),
         "pronoun_said": re.compile(
-            r"\b(" + "|".join(data["pronoun_speakers"]) + r")\s+(\w+\s+)?("
+            r"\b(" + alternation(data["pronoun_speakers"]) + r")\s+(\w+\s+)?("
             + alternation(c for c in data["attribution_cues"] if " " not in c) + r")\b"
-            r"|\b(said|says|added|asked|continued|told)\s+(" + "|".join(data["pronoun_speakers"]) + r")\b", re.I),
+            r"|\b(said|says|added|asked|continued|told)\s+(" + alternation(data["pronoun_speakers"]) + r")\b", re.I),
         "boiler": [re.compile(p, re.I) for p in data["boilerplate_patterns"]],
         "dateline": re.compile(data["dateline_pattern"]),
         "dangling_said": re.compile(data["dangling_attribution"], re.I),

@@ -48,8 +48,7 @@ class _Vocab:
                                + r")(?![\w'])", re.I)
         self.not_verbs = set(data["not_verbs"])
         self.future = re.compile(r"(?<![\w'])(?:" + alternation(data["future_cues"]) + r")(?![\w'])", re.I)
-        rep = sorted(data["reporting_verbs"], key=len, reverse=True)
-        self.reporting = re.compile(r"\b(?:" + "|".join(rep) + r")\b[^.;]{0,25}$", re.I)
+        self.reporting = re.compile(r"\b(?:" + alternation(data["reporting_verbs"]) + r")\b[^.;]{0,25}$", re.I)
         self.attached = re.compile(data["attached_date"], re.I)
         self.removed_evidence = frozenset(data["removed_evidence"])
         self.merge_overlap = data["similarity"]["merge_overlap"]

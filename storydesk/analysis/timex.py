@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
 from ..records import Record
-from ..text import load_data
+from ..text import alternation, load_data
 
 Span = tuple[int, int]
 DateLike = Union[dt.date, dt.datetime, str, None]
@@ -165,8 +165,8 @@ class _Rule:
 
 
 def _alternation(words, case_sensitive: bool = False, raw: bool = False) -> str:
-    items = sorted(set(words), key=len, reverse=True)
-    body = "|".join(w if raw else re.escape(w).replace(r"\ ", r"\s+") for w in items)
+    """:func:`alternation` as a group; ``raw``: the items are regex fragments, joined longest first."""
+    body = "|".join(sorted(set(words), key=lambda w: (-len(w), w))) if raw else alternation(words)
     return f"(?-i:{body})" if case_sensitive else f"(?:{body})"
 
 
@@ -198,9 +198,8 @@ class _Vocab:
         self.future_cues = set(tense["future"])
         self.past_cues = set(tense["past"])
         self.not_past = set(tense["not_past"])
-        cues = sorted(set(tense["future"]) | set(tense["past"]), key=len, reverse=True)
         self.cue_re = re.compile(
-            r"(?<![\w'])(" + "|".join(re.escape(c).replace(r"\ ", r"\s+") for c in cues) + r"|"
+            r"(?<![\w'])(" + alternation([*tense["future"], *tense["past"]]) + r"|"
             + tense["past_suffix"] + r")(?![\w'])", re.I)
         yf = data["year_filters"]
         self.year_not_before = re.compile(yf["not_before"])
