@@ -66,3 +66,46 @@ def test_the_check_catches_a_wrong_option():
     assert unknown_options(["analyse"]) == ["command 'analyse'"]
     assert not unknown_options(["--db", "x.db", "analyze", "--cluster", "local:2", "-q"])
     assert isinstance(cli, click.Group)
+
+
+_PATH = re.compile(r"(?<![\w/.])(storydesk/[\w/.-]*\w/?)")
+_DOTTED = re.compile(r"(?<![\w/.])(storydesk(?:\.[A-Za-z_]\w*)+)")
+_TEXTS = [*DOCS, ROOT / "training" / "README.md"]
+
+
+def named_paths(text: str) -> set[str]:
+    return {p for p in _PATH.findall(text) if not p.endswith(".db")}
+
+
+def resolves(dotted: str) -> bool:
+    """``storydesk.a.b.name``: the longest importable module, then attributes."""
+    import importlib
+    parts = dotted.split(".")
+    for n in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:n]))
+        except ModuleNotFoundError:
+            continue
+        if not Path(obj.__file__).resolve().is_relative_to(ROOT):
+            return False  # an editable install of another checkout answers for a module gone from this one
+        for attr in parts[n:]:
+            if not hasattr(obj, attr):
+                return False
+            obj = getattr(obj, attr)
+        return True
+    return False
+
+
+@pytest.mark.parametrize("path", _TEXTS, ids=lambda p: p.name)
+def test_module_paths_in_the_docs_exist(path):
+    text = path.read_text(encoding="utf-8")
+    missing = sorted(p for p in named_paths(text) if not (ROOT / p).exists())
+    unknown = sorted(d for d in set(_DOTTED.findall(text)) - {"storydesk.db"} if not resolves(d))
+    assert not missing and not unknown, f"{path.name}: no such file {missing}, no such module or name {unknown}"
+
+
+def test_the_path_check_catches_a_moved_module():
+    assert named_paths("see `storydesk/claims.py` and [x](storydesk/data/flags.json)") == {
+        "storydesk/claims.py", "storydesk/data/flags.json"}
+    assert not (ROOT / "storydesk/claims.py").exists()
+    assert resolves("storydesk.analysis.timex.tag") and not resolves("storydesk.timex.tag")
