@@ -70,7 +70,7 @@ def test_the_check_catches_a_wrong_option():
 
 _PATH = re.compile(r"(?<![\w/.])(storydesk/[\w/.-]*\w/?)")
 _DOTTED = re.compile(r"(?<![\w/.])(storydesk(?:\.[A-Za-z_]\w*)+)")
-_TEXTS = [*DOCS, ROOT / "training" / "README.md"]
+_TEXTS = [*DOCS, ROOT / "training" / "README.md", *sorted((ROOT / "storydesk" / "data").glob("*.json"))]
 
 
 def named_paths(text: str) -> set[str]:

@@ -56,3 +56,19 @@ def test_word_lists_become_regexes_in_one_place():
               for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if joined.search(line)]
     assert copies == [], f"use storydesk.text.alternation: {copies}"
     assert joined.search('"|".join(re.escape(w) for w in words)')  # the scan finds a copy
+
+
+def test_number_words_are_one_table():
+    from pathlib import Path
+
+    from storydesk.analysis import numbers, statements, timex
+    from storydesk.text import load_data
+    root = Path(__file__).resolve().parents[1] / "storydesk"
+    table = load_data("number_words.json")
+    listing = [str(p.relative_to(root)) for p in sorted(root.rglob("*")) if p.suffix in (".py", ".json")
+               and re.search(r'["\'](seventeen|eighty)["\']', p.read_text(encoding="utf-8"))]
+    assert listing == ["data/number_words.json"]
+    assert numbers.vocab().units == table["units"] and numbers.vocab().tens == table["tens"]
+    assert {**table["units"], **table["tens"]}.items() <= timex.vocab().numbers.items()
+    assert {"seventeen", "eighty", "millions"} <= statements._vocab()["number_words"]
+    assert "one" not in statements._vocab()["number_words"]

@@ -5,8 +5,9 @@
 ("2.5 million"), currencies and ranges ("20 to 30") too. :func:`find_numbers` finds them
 in a sentence, before anything is known about what they count (:mod:`.figures`).
 
-The vocabulary is ``storydesk/data/claims.json``, compiled once (:func:`vocab`); the
-figure and claim rules read the same compiled table.
+The vocabulary is ``storydesk/data/claims.json`` with the number words of
+``storydesk/data/number_words.json``, compiled once (:func:`vocab`); the figure and claim
+rules read the same compiled table.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ MAX_VALUE = 1e15  # no count, toll or sum in news is larger
 
 
 class _Vocab:
-    """claims.json, compiled once."""
+    """claims.json (and number_words.json as its ``number_words``), compiled once."""
 
     def __init__(self, d: dict):
         nw = d["number_words"]
@@ -115,7 +116,7 @@ class _Vocab:
 @functools.lru_cache(maxsize=1)
 def vocab() -> _Vocab:
     """The compiled claims vocabulary."""
-    return _Vocab(load_data("claims.json"))
+    return _Vocab({**load_data("claims.json"), "number_words": load_data("number_words.json")})
 
 @dataclass
 class _Num:

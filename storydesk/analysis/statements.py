@@ -69,7 +69,15 @@ _NAME = re.compile(r"\b[A-Z][a-z\u00e0-\u024f'\u2019]+(?: [A-Z][a-z\u00e0-\u024f
 @lru_cache(maxsize=1)
 def _vocab() -> dict:
     data = load_data("statements.json")
-    return {k: frozenset(v) for k, v in data.items()}
+    return {**{k: frozenset(v) for k, v in data.items()}, "number_words": _number_words()}
+
+
+def _number_words() -> frozenset[str]:
+    """Words that write a figure: every number word but "one" (mostly a pronoun: "one of them"),
+    dozen and the scales also as plurals ("hundreds")."""
+    nw = load_data("number_words.json")
+    counts = [*nw["units"], *nw["tens"], "dozen", *nw["scales"]]
+    return frozenset(w for w in counts if w != "one") | {w + "s" for w in ("dozen", *nw["scales"])}
 
 
 def _units(article: Article, cfg: StatementConfig) -> list[tuple[int, int]]:
@@ -341,7 +349,7 @@ STORY_STATE = "statements"  # the per-story state: the judge's verdicts on this 
 
 
 @stage("statements", needs=("stories", "source_groups"), wants=("sentence_vectors",),
-       adds={"statements": StatementGroup}, version="2")
+       adds={"statements": StatementGroup}, version="3")  # 3: every number word is a figure
 def statements_stage(analysis) -> dict[str, list[StatementGroup]]:
     """Pipeline stage: statement groups of every story, with contradictions.
 

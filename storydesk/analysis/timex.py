@@ -178,7 +178,12 @@ class _Vocab:
         self.months = data["months"]
         self.weekdays = data["weekdays"]
         self.weekdays_plural = data["weekdays_plural"]
-        self.numbers = {k.lower(): v for k, v in data["numbers"].items()}
+        nw = load_data("number_words.json")
+        self.word_numbers = {**nw["units"], **nw["tens"]}  # the words of a year written out
+        # Durations and ages: no millions; the phrases ("a couple of") are timex.json's own.
+        counts = {**self.word_numbers, "dozen": nw["dozen"], **{w: v for w, v in nw["scales"].items() if v <= 1000},
+                  **data["number_phrases"]}
+        self.numbers = {k.lower(): v for k, v in counts.items()}
         self.units = data["units"]
         self.pods = data["parts_of_day"]
         self.seasons = data["seasons"]
@@ -210,17 +215,20 @@ class _Vocab:
 
     def _macros(self, data: dict) -> dict[str, str]:
         units_plural = [u for u in self.units if u.endswith("s") or u in ("centuries", "millennia")]
-        tens = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-        ones = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+        tens = [w for w, v in self.word_numbers.items() if v >= 20]
+        ones = [w for w, v in self.word_numbers.items() if v < 10]
         numword = _alternation(self.numbers)
         macros = {
             "MONTH": _alternation(self.months, case_sensitive=True),
             "WEEKDAY": _alternation(self.weekdays, case_sensitive=True),
             "WEEKDAYS": _alternation(self.weekdays_plural, case_sensitive=True),
             "HOLIDAY": _alternation(self.holidays, case_sensitive=True),
-            "NUM": (r"(?:\d+(?:\.\d+)?(?:\s+\d/\d)?|(?:" + "|".join(tens) + r")[-\s](?:" + "|".join(ones)
+            "NUM": (r"(?:\d+(?:\.\d+)?(?:\s+\d/\d)?|(?:" + alternation(tens) + r")[-\s](?:" + alternation(ones)
                     + r")|" + numword + r")"),
             "VAGUE": _alternation(data["vague_numbers"]),
+            "ONES": _alternation(ones),
+            "TEENS": _alternation(w for w, v in self.word_numbers.items() if 10 <= v < 20),
+            "TENS": _alternation(tens),
             "UNIT": _alternation(self.units),
             "UNITS": _alternation(units_plural),
             "POD": _alternation(self.pods),
@@ -235,7 +243,7 @@ class _Vocab:
             "FREQ": _alternation(data["frequencies"], raw=True),
             "VAGUE_BEFORE": data["vague_unit_before"],
         }
-        macros.update(data["macros"])
+        macros.update({k: v for k, v in data["macros"].items() if not k.startswith("_")})  # "_X": comments
         return macros
 
     def expand(self, pattern: str) -> str:
@@ -406,12 +414,6 @@ def _digits(s: str) -> int:
     return int(re.match(r"\d+", s).group())
 
 
-_WORD_NUMS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-              "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
-              "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40,
-              "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
-
-
 def _year_int(s: str) -> int:
     """'1994', 'nineteen ninety-four', 'two thousand and one' -> int."""
     s = s.strip()
@@ -419,8 +421,8 @@ def _year_int(s: str) -> int:
         return int(s[:4])
     words = [w for w in re.split(r"[\s-]+", s.lower()) if w not in ("and", "hundred")]
     if words[:2] == ["two", "thousand"]:
-        return 2000 + sum(_WORD_NUMS.get(w, 0) for w in words[2:])
-    return 1900 + sum(_WORD_NUMS.get(w, 0) for w in words[1:])
+        return 2000 + sum(vocab().word_numbers.get(w, 0) for w in words[2:])
+    return 1900 + sum(vocab().word_numbers.get(w, 0) for w in words[1:])
 
 
 def _number(v: _Vocab, text: str) -> Optional[float]:
