@@ -33,3 +33,14 @@ def test_renderers_read_the_table():
         assert flag_label(Flag(kind.kind, "")) == kind.label
         assert flag_level(Flag(kind.kind, "")) == kind.level
     assert flag_label(Flag("from_a_plugin", "")) == "from a plugin"
+
+
+def test_the_web_article_page_reads_the_table():
+    from storydesk.records import Article, Source
+    from storydesk.web.pages import env
+
+    kind = next(k for k in flag_kinds().values() if k.level == "info" and k.label != k.kind.replace("_", " "))
+    html = env().get_template("article.html").render(
+        art=Article(id="a1", source=Source("text"), text="", flags=[Flag(kind.kind, "why")]), segs=[], marks=[],
+        title="t", csrf="", pending_jobs=0)
+    assert f'<span class="badge info" title="why">{kind.label}</span>' in html

@@ -18,7 +18,7 @@ from ..errors import BadQuery
 from ..ingest.detect import check_binary
 from ..errors import IngestError
 from ..records import Citation, Quote
-from ..render import build_view, fmt_date, fmt_range, parse_when
+from ..render import build_view, flag_label, flag_level, fmt_date, fmt_range, parse_when
 from ..render.html import sections as briefing_sections
 from ..search import MAX_QUERY_CHARS, MODES, Filters
 from . import security
@@ -34,6 +34,7 @@ def env() -> jinja2.Environment:
     loader = jinja2.FileSystemLoader(str(resources.files("storydesk.web").joinpath("templates")))
     e = jinja2.Environment(loader=loader, autoescape=True, trim_blocks=True, lstrip_blocks=True)
     e.filters["date"] = fmt_date
+    e.filters["flag_label"], e.filters["flag_level"] = flag_label, flag_level  # data/flags.json
     return e
 
 
