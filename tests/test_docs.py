@@ -78,22 +78,24 @@ def named_paths(text: str) -> set[str]:
 
 
 def resolves(dotted: str) -> bool:
-    """``storydesk.a.b.name``: the longest importable module, then attributes."""
+    """``storydesk.a.b.name``: modules of this checkout as far as they go, then attributes."""
     import importlib
+    import importlib.util
     parts = dotted.split(".")
-    for n in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:n]))
-        except ModuleNotFoundError:
-            continue
-        if not Path(obj.__file__).resolve().is_relative_to(ROOT):
+    obj, n = None, 0
+    while n < len(parts):
+        name = ".".join(parts[:n + 1])
+        spec = importlib.util.find_spec(name) if obj is None or hasattr(obj, "__path__") else None
+        if spec is None:
+            break
+        if not Path(spec.origin).resolve().is_relative_to(ROOT):
             return False  # an editable install of another checkout answers for a module gone from this one
-        for attr in parts[n:]:
-            if not hasattr(obj, attr):
-                return False
-            obj = getattr(obj, attr)
-        return True
-    return False
+        obj, n = importlib.import_module(name), n + 1
+    for attr in parts[n:]:
+        if not hasattr(obj, attr):
+            return False
+        obj = getattr(obj, attr)
+    return obj is not None
 
 
 @pytest.mark.parametrize("path", _TEXTS, ids=lambda p: p.name)
