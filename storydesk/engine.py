@@ -69,7 +69,7 @@ class ProcessExecutor:
 
     def __init__(self, jobs: int, preload: Iterable[Callable[[], object]] = ()):
         import multiprocessing as mp
-        self.jobs = jobs
+        self.jobs = self.workers = jobs
         method = "fork" if _fork_safe() else "spawn"
         if method == "fork":
             for load in preload:
@@ -172,7 +172,14 @@ def _executor(store, jobs: Optional[int], size: int, parse: bool = False):
     if jobs == 1 or size < 4 * jobs or getattr(store, "path", ":memory:") == ":memory:":
         return SerialExecutor()
     from .models import nlp
-    return ProcessExecutor(jobs, preload=[nlp.get_nlp] if parse else [])
+    return ProcessExecutor(jobs, preload=([nlp.get_nlp] if parse else []) + [_preload_modules])
+
+
+def _preload_modules() -> None:
+    """Import what every story job imports, once before the workers fork rather than once in
+    each (the stage modules, and datasketch with scipy: about 1 CPU-s per worker)."""
+    pipeline.registry()
+    import datasketch  # noqa: F401
 
 
 def _bar(show: bool, total: int, desc: str):
@@ -187,9 +194,11 @@ def _article_phase(store, missing: dict[str, list[str]], todo: list[str], execut
     if not todo:
         return 0
     lacking = {k: set(ids) for k, ids in missing.items()}
+    # At least one batch per worker: ten new articles in one batch kept the other worker idle.
+    size = max(1, min(ARTICLE_BATCH, -(-len(todo) // max(1, getattr(executor, "workers", 1)))))
     batches = []
-    for i in range(0, len(todo), ARTICLE_BATCH):
-        ids = todo[i:i + ARTICLE_BATCH]
+    for i in range(0, len(todo), size):
+        ids = todo[i:i + size]
         # Each key only for the articles that lack it: new vectors do not re-parse.
         batches.append((store.path, ids, {k: [a for a in ids if a in have] for k, have in lacking.items()}))
     with _bar(show, len(todo), "per-article work (parse, vectors)") as bar:

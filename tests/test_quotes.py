@@ -398,3 +398,15 @@ def test_long_sentences_of_quotes_and_attributions_keep_their_rules_and_take_lin
     _, qs = run_quotes(chain)
     assert all(len(q.text) <= MAX_QUOTE_CHARS for q in qs if q.cue == "according to")
     assert [q.text for q in qs if q.cue == "according to"][0].startswith("The dam broke")
+
+
+def test_entity_index_does_not_depend_on_the_order_of_the_storys_entities():
+    # The index is part of the key an article's quotes are kept under between runs: an entity
+    # that a new article brings (placed anywhere in the story's list) must not change it.
+    from storydesk.records import Entity, Mention
+    ents = [Entity("e1", "Ilse Varga", "PERSON", roles=["Minister"], mentions=[Mention("a1", (40, 50), "Varga")]),
+            Entity("e2", "Kvarn", "GPE", mentions=[Mention("a1", (0, 5), "Kvarn"), Mention("a2", (3, 8), "Kvarn")]),
+            Entity("e3", "Tomas Lind", "PERSON", roles=["Mr"], mentions=[Mention("a1", (20, 30), "Lind")])]
+    forward, backward = quotes.entity_indexes(ents), quotes.entity_indexes(ents[::-1])
+    assert repr(forward["a1"]) == repr(backward["a1"])
+    assert [m[2] for m in forward["a1"][0]] == ["e2", "e3", "e1"]  # mentions in text order

@@ -233,7 +233,8 @@ def find_mentions(article, doc) -> list[_Cand]:
     """Name mentions of one article with type votes and roles (no merging yet)."""
     text = article.text
     cands: list[_Cand] = []
-    taken = [False] * (len(doc.text) + 1)
+    parsed = doc.text  # once: Doc.text is rebuilt from every token on each access
+    taken = [False] * (len(parsed) + 1)
     for ent in doc.ents:
         label = _NER_LABELS.get(ent.label_)
         if not label:
@@ -247,7 +248,7 @@ def find_mentions(article, doc) -> list[_Cand]:
     cands += _rule_mentions(article, doc, taken)
     cands = [c for c in cands if not _is_noise(c, doc, text)]
     for cand in cands:
-        _add_context(cand, doc)
+        _add_context(cand, doc, parsed)
     cands.sort(key=lambda c: c.start)
     return cands
 
@@ -452,7 +453,7 @@ def _gender_word(word: str) -> str | None:
 
 
 # -- context: roles, titles, type evidence -----------------------------------
-def _add_context(cand: _Cand, doc) -> None:
+def _add_context(cand: _Cand, doc, text: str) -> None:
     span = doc.char_span(cand.start, cand.end, alignment_mode="expand")
     if span is None or not len(span):
         return
@@ -481,13 +482,13 @@ def _add_context(cand: _Cand, doc) -> None:
         cand.votes["ORG"] += 0.25
     if prev is not None and prev.lower_ in _places()["prepositions"] and len(span) <= 2 and not cand.votes.get("ORG"):
         cand.votes["GPE"] += 1.5
-    _place_context(cand, span, head, prev)
+    _place_context(cand, span, head, prev, text)
 
 
-def _place_context(cand: _Cand, span, head, prev) -> None:
+def _place_context(cand: _Cand, span, head, prev, text: str) -> None:
     """Evidence that a name is a town or village: a dateline, "the village of X",
-    "Mayor Gideon Holt of X", "X and two neighbouring hamlets"."""
-    text = span.doc.text
+    "Mayor Gideon Holt of X", "X and two neighbouring hamlets" (``text``: the parsed text,
+    passed in because ``Doc.text`` is rebuilt from every token on each access)."""
     line_start = text.rfind("\n", 0, cand.start) + 1
     if _DATELINE.match(text, cand.start) and not text[line_start:cand.start].strip():
         cand.votes["GPE"] += 5

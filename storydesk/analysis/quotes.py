@@ -660,7 +660,7 @@ def article_quotes(article, doc, entities: list[Entity], index=None) -> list[Quo
     ctx.genders.update(_infer_genders(ctx))
     found: list[Quote] = []
     prev: Quote | None = None
-    parsed_len = len(doc.text)
+    parsed_len = nlpmod.text_length(doc)
     for q in ctx.quotes:
         if q.start >= parsed_len:
             continue  # beyond the parsed prefix of a capped article
@@ -701,9 +701,9 @@ def entity_indexes(entities: list[Entity]) -> dict[str, tuple[list, dict, dict]]
             names[e.id] = e.name
             if gender:
                 genders[e.id] = gender
-    for mentions, _, _ in out.values():
-        mentions.sort()
-    return out
+    # In one order whatever the story's entity order: the index is part of the key the article's
+    # quotes are kept under, and an entity added elsewhere in the story must not change it.
+    return {a: (sorted(m), dict(sorted(n.items())), dict(sorted(g.items()))) for a, (m, n, g) in out.items()}
 
 
 def _kind(text: str, q: QuoteSpan, att: _Attribution, ctx: _Ctx) -> str:

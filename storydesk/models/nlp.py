@@ -99,6 +99,14 @@ def docs_for(analysis, articles: Iterable | None = None) -> dict[str, Any]:
     return {a.id: cache[a.id] for a in articles}
 
 
+def text_length(doc) -> int:
+    """``len(doc.text)`` without building it: ``Doc.text`` joins every token's text on each access."""
+    if not len(doc):
+        return 0
+    last = doc[-1]
+    return last.idx + len(last.text_with_ws)
+
+
 def was_capped(article) -> bool:
     """True when only a prefix of the article was parsed."""
     return len(article.text) > MAX_CHARS
