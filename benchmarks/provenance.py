@@ -134,13 +134,18 @@ def _copy(text: str, kind: str) -> str:
         return " ".join(" ".join(_SWAPS.get(w, w) for w in x.split(" ")) for x in keep)
     if kind == "head":  # the first 60 % only, with the outlet's own closing line
         return " ".join(sents[: max(3, int(len(sents) * 0.6))]) + " Reporting by our newsroom staff."
+    if kind == "reordered":  # blocks of three sentences moved: every second block first
+        blocks = [sents[i:i + 3] for i in range(0, len(sents), 3)]
+        return " ".join(x for b in blocks[1::2] + blocks[0::2] for x in b)
+    if kind == "excerpt":  # an aggregator's excerpt: the first four sentences and a link line
+        return " ".join(sents[:4]) + " Read the full story on our partner site."
     raise ValueError(kind)
 
 
-COPY_KINDS = ("boilerplate", "cut", "reworded", "head")
+COPY_KINDS = ("boilerplate", "cut", "reworded", "head", "reordered", "excerpt")
 
 
-def copies_corpus(min_words: int = 150, per_event: int = 5, events: int = 14, seed: int = 0):
+def copies_corpus(min_words: int = 150, per_event: int = 5, events: int = 28, seed: int = 0):
     """ECB+ reports of one event from different documents (independent unless they share
     text: a later doc with 5-gram Jaccard >= 0.05 or a verbatim sentence with an earlier
     one is left out, so the truth is clean), plus one copy of the first report of each

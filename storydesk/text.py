@@ -70,6 +70,12 @@ def paragraph_spans(text: str) -> list[Span]:
 
 def sentence_spans(text: str) -> list[Span]:
     """Split ``text`` into sentence spans (offsets into ``text``), stripped of whitespace."""
+    return list(_sentence_spans(text))
+
+
+@functools.lru_cache(maxsize=256)
+def _sentence_spans(text: str) -> tuple[Span, ...]:
+    # Remembered: every stage splits the same articles (a story re-run asked ~15 times per article).
     spans: list[Span] = []
     for p_start, p_end in paragraph_spans(text):
         start = p_start
@@ -81,7 +87,7 @@ def sentence_spans(text: str) -> list[Span]:
             _add_trimmed(spans, text, start, end)
             start = end
         _add_trimmed(spans, text, start, p_end)
-    return spans
+    return tuple(spans)
 
 
 def _is_abbreviation(text: str, sent_start: int, dot: int, punct: str) -> bool:
