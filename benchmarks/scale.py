@@ -14,7 +14,7 @@ it does outside the parallel map (clustering, store writes, search index) is the
 which the Amdahl speed-up at more workers is *projected*, not measured.
 
 Run: python benchmarks/scale.py [--warc-files 8 --warc-pages 200] [--rows 5000] [--size 10000]
-                                [--skip store,warc,analyze]
+                                [--skip store,warc,analyze] [--configs 0,1,2,3]
 """
 from __future__ import annotations
 
@@ -159,13 +159,18 @@ def warc_ingest(files: int, pages: int, pg: str | None) -> None:
 
 
 # -- analysis: one process vs a LocalCluster of 2 ------------------------------------
-CONFIGS = [("storydesk analyze --jobs 1", ["--jobs", "1"]),
-           ("storydesk analyze --cluster local:2", ["--cluster", "local:2"])]
+# name, flags, environment. The first is the baseline of the speed-up column. "--jobs 1" is one
+# process, but its ONNX sessions use both cores (intra-op threads); "one core" pins them to one.
+CONFIGS = [("storydesk analyze --jobs 1", ["--jobs", "1"], {}),
+           ("storydesk analyze --cluster local:2", ["--cluster", "local:2"], {}),
+           ("storydesk analyze --jobs 1, one ONNX thread", ["--jobs", "1"], {"STORYDESK_ONNX_THREADS": "1"}),
+           ("storydesk analyze --jobs 2", ["--jobs", "2"], {})]
+DEFAULT_CONFIGS = "0,1"
 SERIAL_PARTS = ["clustering", "article_writes", "story_writes", "search_index"]
 ARTICLES_PER_HOUR = 100_000
 
 
-def analyze_scale(size: int, keep: str | None) -> None:
+def analyze_scale(size: int, keep: str | None, configs: str = DEFAULT_CONFIGS) -> None:
     texts = load_texts()
     if not texts:
         return
@@ -173,7 +178,8 @@ def analyze_scale(size: int, keep: str | None) -> None:
     work.mkdir(parents=True, exist_ok=True)
     try:
         template, size = _ingested(work, replicate(texts, size))
-        runs = [_analyze_run(work, template, name, flags) for name, flags in CONFIGS]
+        chosen = [CONFIGS[int(i)] for i in configs.split(",")]
+        runs = [_analyze_run(work, template, name, flags, env) for name, flags, env in chosen]
     finally:
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -195,15 +201,21 @@ def _ingested(work: Path, corpus: list[dict]) -> tuple[Path, int]:
     return db, stored
 
 
-def _analyze_run(work: Path, template: Path, name: str, flags: list[str]) -> dict:
+def _analyze_run(work: Path, template: Path, name: str, flags: list[str], env: dict) -> dict:
     """One analysis on a fresh copy of the ingested store; wall and CPU of every process."""
-    db, out = work / f"run{len(flags)}{flags[-1].replace(':', '')}.db", work / "phases.json"
+    db, out = work / "run.db", work / "phases.json"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     _sqlite_copy(template, db)
     runner = str(Path(__file__).resolve().parent / "_analyze_timed.py")
     load0 = os.getloadavg()[0]
-    wall, cpu_all, peak, said = timed([sys.executable, runner, str(out), "analyze", "--db", str(db), "-q", *flags])
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        wall, cpu_all, peak, said = timed([sys.executable, runner, str(out), "analyze", "--db", str(db), "-q", *flags])
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
     phases = json.loads(out.read_text())
     size = sum(Path(f"{db}{s}").stat().st_size for s in ("", "-wal") if Path(f"{db}{s}").exists())
     print(f"{name}: {wall:.0f} s wall, {cpu_all:.0f} CPU s; {said.strip()[-160:]}")
@@ -229,7 +241,8 @@ def amdahl(serial_share: float, workers: int) -> float:
 
 
 def _print_analysis(size: int, runs: list[dict]) -> None:
-    one, two = runs
+    one = runs[0]
+    two = next((r for r in runs if "--cluster" in r["name"]), runs[-1])
     rows = []
     for r in runs:
         p = r["phases"]
@@ -278,6 +291,9 @@ def main() -> None:
     ap.add_argument("--warc-pages", type=int, default=200)
     ap.add_argument("--size", type=int, default=10_000, help="articles in the analysis part")
     ap.add_argument("--keep", help="keep the analysis stores in this folder")
+    ap.add_argument("--configs", default=DEFAULT_CONFIGS,
+                    help="analysis runs, indices into CONFIGS: 0 --jobs 1, 1 --cluster local:2, "
+                         "2 --jobs 1 with one ONNX thread, 3 --jobs 2 (the first is the speed-up's baseline)")
     ap.add_argument("--skip", default="", help="comma list of parts to skip: store,warc,analyze")
     args = ap.parse_args()
     skip = set(args.skip.split(","))
@@ -291,7 +307,7 @@ def main() -> None:
     if "warc" not in skip:
         warc_ingest(args.warc_files, args.warc_pages, pg)
     if "analyze" not in skip:
-        analyze_scale(args.size, args.keep)
+        analyze_scale(args.size, args.keep, args.configs)
 
 
 if __name__ == "__main__":
