@@ -255,6 +255,36 @@ def test_upload_limits_and_binary_files(built):
     assert huge.status_code == 413 and huge.json()["error"]["code"] == "request_too_large"
 
 
+ARCHIVE = Path(__file__).parent.parent / "examples" / "corpus" / "archive.warc.gz"
+
+
+@pytest.mark.parametrize("via", ["form", "api"])
+def test_a_warc_archive_upload_is_ingested_not_refused_as_binary(tmp_path, via):
+    """A .warc.gz is gzip bytes, which the binary check would refuse; `storydesk ingest` reads it, so must uploads."""
+    db = str(tmp_path / "warc.db")
+    web_store.build(db, tmp_path / "work")
+    c = make_client(db)
+    files = {"files": ("archive.warc.gz", ARCHIVE.read_bytes(), "application/gzip")}
+    if via == "form":
+        r = c.post("/add/upload", files=files, data={"csrf": _csrf(c)}, follow_redirects=False)
+        assert r.status_code == 303, r.text[:300]
+        job_id = r.headers["location"].rsplit("/", 1)[1]
+    else:
+        c.cookies.clear()  # an API client
+        r = c.post("/api/v1/ingest", files=files)
+        assert r.status_code == 202, r.text[:300]
+        job_id = r.json()["id"]
+    assert c.app.state.jobs.wait(120)
+    job = c.get(f"/api/v1/jobs/{job_id}").json()
+    assert job["status"] == "done", job
+    added = [o["article_id"] for o in job["outcomes"] if o["status"] == "added"]
+    assert len(added) == 2, job["outcomes"]  # the archive's two HTML responses (robots.txt is not an article)
+    for aid in added:
+        art = c.get(f"/api/v1/articles/{aid}").json()
+        assert art["source"]["format"] == "warc" and "continental-observer.example" in art["source"]["url"]
+        assert len(art["text"].split()) > 50
+
+
 # --------------------------------------------------------------------------- bad input
 BAD_API = [
     "/api/v1/stories/nope", "/api/v1/articles/zzzz", "/api/v1/articles/..%2F..%2Fetc", "/api/v1/entities/none",

@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from ..briefing import render as render_briefing, update_summary
 from ..errors import BadQuery
-from ..ingest.detect import check_binary
+from ..ingest.detect import check_binary, detect_format
 from ..errors import IngestError
 from ..records import Citation, Quote
 from ..render import build_view, flag_label, flag_level, fmt_date, fmt_range, parse_when
@@ -308,7 +308,8 @@ async def read_uploads(request: Request) -> list[tuple[str, bytes]]:
         if len(data) > lim.max_file_bytes:
             raise ApiError(413, "file_too_large", f"{name[:80]} is over {lim.max_file_bytes // 1_000_000} MB",
                            "split it or ingest it with `storydesk ingest` on the command line")
-        if data.strip():
+        # A WARC archive is gzip bytes: `storydesk ingest` reads it without the binary check, and so does this.
+        if data.strip() and detect_format(name, data[:65536]) != "warc":
             try:
                 check_binary(name, data)
             except IngestError as exc:
