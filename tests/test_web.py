@@ -93,6 +93,41 @@ def test_stories_filters(client):
     assert oskarby in _listed(client, "/")[1]
 
 
+def test_stories_to_date_filter(client):
+    brellin = "Tessaly dam collapse floods Brellin"  # 2031-03-15 .. 2031-03-18; Oskarby 2031-04-02 .. 04-03
+    assert _listed(client, "/?to=2031-03-31") == [brellin]
+    assert _listed(client, "/?to=2031-03-15") == [brellin]  # the day a story starts is inside the range
+    assert _listed(client, "/?to=2031-03-14") == []
+    assert len(_listed(client, "/?to=2031-04-02")) == 2
+    assert _listed(client, "/?from=2031-03-16&to=2031-03-20") == [brellin]
+    assert 'name="to" value="2031-03-31"' in client.get("/?to=2031-03-31").text  # the form keeps the filter
+    bad = client.get("/?to=31-03-2031")
+    assert bad.status_code == 400 and "bad_filter" in bad.text
+
+
+def test_stories_sort_by_disagreement(tmp_path):
+    """The smaller story with more disputed claims comes first, though it is last by size."""
+    from storydesk.records import Citation, Claim
+    from storydesk.store import SQLiteStore
+
+    db = str(tmp_path / "disputes.db")
+    ids = web_store.build(db, tmp_path / "work")
+    a, b = ids["payloads"]
+    claims = [Claim(f"cx{n}", f"Disputed note {n}.", [Citation(a if n % 2 else b, (0, 10))], 1,
+                    [f"cx{(n + 1) % 3}"]) for n in range(3)]
+    with SQLiteStore(db) as store:
+        store.put_records("claims", claims, story_id=ids["payload_story"])
+    c = make_client(db)
+    by_size = _listed(c, "/")
+    assert by_size[0] == "Tessaly dam collapse floods Brellin" and by_size[1].startswith("Oskarby")
+    assert _listed(c, "/?sort=disagreement") == by_size[::-1]  # 3 disputed claims against 2
+    page = c.get("/?sort=disagreement").text
+    assert '<option value="disagreement" selected>' in page
+    assert "<span>3 disputed</span>" in page and "<span>2 disputed</span>" in page
+    assert page.index("3 disputed") < page.index("2 disputed")
+    assert _listed(c, "/?sort=nonsense") == by_size  # an unknown sort falls back to size
+
+
 def test_story_page_is_the_briefing_with_citations_to_spans(client, ids):
     r = client.get(f"/stories/{ids['story']}")
     assert r.status_code == 200
@@ -116,6 +151,25 @@ def test_story_page_is_the_briefing_with_citations_to_spans(client, ids):
 def _unescape(s: str) -> str:
     import html
     return html.unescape(s)
+
+
+def test_story_page_draws_who_copies_whom(client, ids):
+    """The provenance drawing: one node per source, linked to its article, an arrow from origin to copy."""
+    page = client.get(f"/stories/{ids['story']}").text
+    assert '<a href="#provenance">Who copies whom</a>' in page
+    svg = re.search(r'<section id="provenance">.*?(<svg class="prov-svg".*?</svg>)', page, re.S)[1]
+    assert 'role="img"' in svg and 'aria-label="Who copies whom"' in svg
+    edges = re.findall(r'<line class="prov-edge ([\w_]+)"[^>]*marker-end="url\(#arrow\)"><title>([^<]+)</title>', svg)
+    assert edges == [("near_verbatim", "near verbatim")]  # the copy of the wire, and nothing else
+    nodes = re.findall(r'<a href="(/articles/[^"]+)"><g class="prov-node"><title>\[(\d+)\] ([^<]+)</title>', svg)
+    assert {(href, outlet) for href, _, outlet in nodes} == {(f"/articles/{ids['wire']}", "Harbor Wire"),
+                                                            (f"/articles/{ids['copy']}", "Daily Lantern")}
+    assert len({n for _, n, _ in nodes}) == 2  # numbered as in the sources table, one number each
+    for href, _, _ in nodes:
+        assert client.get(href).status_code == 200
+    # A story without reused text draws nothing.
+    other = client.get(f"/stories/{ids['payload_story']}").text
+    assert "prov-svg" not in other and 'id="provenance"' not in other
 
 
 def test_story_page_and_static_briefing_share_sections(client, ids):
@@ -239,6 +293,35 @@ def test_forms_need_csrf_and_same_origin(built):
     assert cross.status_code == 403
     api_cross = c.post("/api/v1/ingest", json={"text": "x " * 20}, headers={"Origin": "http://evil.example"})
     assert api_cross.status_code == 403 and api_cross.json()["error"]["code"] == "cross_site_request"
+
+
+def test_paste_form_needs_its_csrf_token(tmp_path):
+    db = str(tmp_path / "paste.db")
+    web_store.build(db, tmp_path / "work")
+    c = make_client(db)
+    token = _csrf(c)
+    form = {"text": "The ferry to Oskarby ran again on Thursday after the notice board was cleaned, the council said. "
+                    "Residents had waited three days for the crossing to reopen.",
+            "title": "Oskarby ferry runs again", "outlet": "Quay Times", "published": "2031-04-04"}
+    jobs = c.app.state.jobs
+    before = len(jobs.jobs)
+    for sent in ({}, {"csrf": "not-the-token"}):
+        refused = c.post("/add/paste", data={**form, **sent})
+        assert refused.status_code == 403 and "csrf_failed" in refused.text, sent
+        assert 'class="error"' in refused.text
+    assert len(jobs.jobs) == before  # nothing was queued
+    ok = c.post("/add/paste", data={**form, "csrf": token}, follow_redirects=False)
+    assert ok.status_code == 303 and ok.headers["location"].startswith("/jobs/")
+    job_id = ok.headers["location"].rsplit("/", 1)[1]
+    assert jobs.wait(60)
+    job = c.get(f"/api/v1/jobs/{job_id}").json()
+    assert job["status"] == "done" and [o["status"] for o in job["outcomes"]] == ["added"], job
+    art = c.get(f"/api/v1/articles/{job['outcomes'][0]['article_id']}").json()
+    assert (art["title"], art["outlet"], art["published"][:10]) == ("Oskarby ferry runs again", "Quay Times",
+                                                                    "2031-04-04")
+    assert art["text"].startswith("The ferry to Oskarby ran again")
+    empty = c.post("/add/paste", data={**form, "text": "  ", "csrf": token})
+    assert empty.status_code == 400 and "empty_text" in empty.text
 
 
 def test_upload_limits_and_binary_files(built):
