@@ -23,7 +23,7 @@ from ..render.html import sections as briefing_sections
 from ..search import MAX_QUERY_CHARS, MODES, Filters
 from . import security
 from .app import ApiError, css_response, store_of
-from .data import SORTS, filter_stories, segments, snapshot, span_href
+from .data import SORTS, filter_stories, segments, snapshot, span_href, timex_marks
 
 router = APIRouter(include_in_schema=False)
 MAX_LISTED = 100  # stories shown on the list page
@@ -192,8 +192,9 @@ def article(request: Request, article_id: str, span: Optional[str] = None):
     art = store.get_article(article_id)
     snap = snapshot(store)
     target = _span_arg(span)
-    segs = segments(art.text, snap.marks.get(art.id, []), target)
-    listed = [m for m in snap.marks.get(art.id, []) if m.kind in ("quote", "claim", "event", "reused", "reuses")]
+    marks = sorted(snap.marks.get(art.id, []) + timex_marks(store, art), key=lambda m: (m.start, -m.end))
+    segs = segments(art.text, marks, target)
+    listed = [m for m in marks if m.kind in ("quote", "claim", "event", "timex", "reused", "reuses")]
     sid = snap.story_of.get(art.id)
     story_row = next((r for r in snap.stories if r.id == sid), None)
     return page(request, "article.html", title=art.title or art.id, art=art, segs=segs, marks=listed,
