@@ -304,9 +304,53 @@ def test_article_raw_is_plain_text_attachment(client, ids):
     assert "attachment" in r.headers["content-disposition"]
 
 
-def test_entity_page(client):
+def _section(html: str, heading: str) -> str:
+    return re.search(rf"<section><h2>{heading}</h2>(.*?)</section>", html, re.S)[1]
+
+
+def test_entity_page(client, ids):
     r = client.get("/entities/e1")
-    assert r.status_code == 200 and "Ilse Marquand" in r.text and "What they said" in r.text
+    assert r.status_code == 200 and '<h1>Ilse Marquand</h1>' in r.text
+    assert "<p>Also written: Governor Ilse Marquand; Marquand</p>" in r.text and "<p>Roles: governor</p>" in r.text
+    assert re.findall(r'<a href="(/stories/[^"]+)">([^<]+)</a>', _section(r.text, "Stories")) == [
+        (f"/stories/{ids['story']}", "Tessaly dam collapse floods Brellin")]
+    said = _section(r.text, "What they said")
+    links = re.findall(r'<a href="([^"]+)">“([^<]+)”</a> <span class="muted">([^<]*)</span>', said)
+    assert sorted(o for _, _, o in links) == ["Coastline Post", "Daily Lantern", "Harbor Wire"]  # q1, q2, q3
+    for href, text, _ in links:
+        assert "?span=" in href and text.startswith("We had less than an hour to move everyone")
+        cited = "".join(re.findall(r'class="m [^"]*cited[^"]*"[^>]*>([^<]*)<', client.get(href.split("#")[0]).text))
+        assert _unescape(cited) == _unescape(text)
+    # Nobody else's quote names her: the section says so rather than listing her own words again.
+    assert "No quote names them." in _section(r.text, "What was said about them")
+    mentions = _section(r.text, "Mentions")
+    assert mentions.count("<li>") == 4 and mentions.count("?span=") == 4
+
+
+def test_entity_page_said_and_about_with_payloads_escaped(client, ids):
+    r = client.get(f"/entities/{ids['payload_entity']}")
+    assert r.status_code == 200 and "<h1>Lene Vik</h1>" in r.text
+    assert "Also written: Lene Vik &lt;img src=x onerror=alert(&#39;xss-handler&#39;)&gt;" in r.text
+    assert "Roles: harbour master &lt;/style&gt;&lt;script&gt;" in r.text
+    assert re.findall(r'href="(/stories/[^"]+)"', _section(r.text, "Stories")) == [f"/stories/{ids['payload_story']}"]
+    said = _section(r.text, "What they said")
+    assert "“We have never seen &lt;svg onload=alert(&#39;xss-svg&#39;)&gt;&lt;circle r=5&gt;&lt;/circle&gt;&lt;/svg&gt;" \
+        in said
+    about = _section(r.text, "What was said about them")
+    assert "“Lene Vik saw the first note at dawn,”</a> — a ferry clerk &lt;svg onload=" in about
+    _assert_payloads_inert(r.text)
+
+
+def _assert_payloads_inert(html: str) -> None:
+    """No payload is live markup: each one is either absent or escaped, never raw."""
+    for name, payload in web_store.PAYLOADS.items():
+        if name != "js_url":
+            assert payload not in html, name
+    page = parse(html)
+    assert "script" not in page.tags and "svg" not in page.tags and "img" not in page.tags
+    assert "style" not in page.tags
+    assert not [a for a in page.attrs if a[1].startswith("on")]
+    assert not [h for h in page.hrefs if h.strip().lower().startswith("javascript:")]
 
 
 def test_search_page_links_to_exact_span(client, ids):
@@ -330,7 +374,7 @@ def test_downloads_in_every_format(client, ids):
 def test_every_page_has_a_csp_without_script_and_no_script_tag(client, ids):
     for url in ("/", f"/stories/{ids['story']}", f"/stories/{ids['payload_story']}",
                 f"/articles/{ids['payloads'][0]}", f"/articles/{ids['payloads'][1]}", "/search?q=notice+board",
-                "/add", "/entities/e1"):
+                "/add", "/entities/e1", f"/entities/{ids['payload_entity']}", "/watch"):
         r = client.get(url)
         assert r.status_code == 200, url
         csp = r.headers["content-security-policy"]
@@ -350,6 +394,29 @@ def test_payloads_are_shown_as_text(client, ids):
     story = client.get(f"/stories/{ids['payload_story']}").text
     assert "&lt;svg onload" in story or "&lt;img src=x onerror" in story
     assert 'href="javascript:' not in story
+
+
+def test_job_page_escapes_what_a_job_reports(built, ids):
+    """Outcome reasons, the job's detail and error, and the labels of the stories it reached."""
+    from storydesk.records import IngestOutcome
+
+    p = web_store.PAYLOADS
+    c = make_client(built[0])
+
+    def call(store, job):
+        job.outcomes = [IngestOutcome(f"upload/{p['script']}.txt", "failed", None, f"cannot read {p['handler']}"),
+                        IngestOutcome("note.txt", "added", ids["payloads"][0], p["style"])]
+        job.story_ids = [ids["payload_story"]]
+        job.error = f"{p['svg']} {p['js_url']}"
+
+    job = c.app.state.jobs.submit_call("upload", call)
+    assert c.app.state.jobs.wait(30)
+    r = c.get(f"/jobs/{job.id}")
+    assert r.status_code == 200 and 'data-status="done"' in r.text
+    assert "cannot read &lt;img src=x onerror=alert(&#39;xss-handler&#39;)&gt;" in r.text
+    assert '<p class="error">&lt;svg onload=' in r.text
+    assert re.search(rf'<a class="job-story" href="/stories/{ids["payload_story"]}">Oskarby notices &lt;script&gt;', r.text)
+    _assert_payloads_inert(r.text)
 
 
 def test_token_required_on_network_servers(built):
