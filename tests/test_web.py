@@ -567,6 +567,7 @@ def test_fts_syntax_characters_are_plain_words(client, q):
 
 @pytest.mark.parametrize("url", ["/stories/nope", "/articles/nope", "/articles/" + "a" * 200, "/entities/x",
                                  "/jobs/x", "/?from=never", "/?min_sources=lots", "/articles/{a}?span=9-2",
+                                 "/articles/{a}?span=10-999999", "/articles/{a}?span=999998-999999",
                                  "/search?q=" + "y" * 10_000, "/search?q=%22", "/stories/{s}?since=soon",
                                  "/stories/{s}/briefing.pdf", "/static/secret.txt", "/nothing/here"])
 def test_bad_page_requests_get_a_page_with_the_error(client, ids, url):
@@ -574,6 +575,15 @@ def test_bad_page_requests_get_a_page_with_the_error(client, ids, url):
     assert 400 <= r.status_code < 500, (url, r.status_code)
     assert 'class="error"' in r.text and "error: <code>" in r.text
     assert "Traceback" not in r.text
+
+
+def test_a_span_outside_the_article_text_is_a_named_error(client, ids):
+    text = client.get(f"/api/v1/articles/{ids['wire']}").json()["text"]
+    r = client.get(f"/articles/{ids['wire']}?span=10-{len(text) + 1}")
+    assert r.status_code == 400 and "error: <code>bad_span</code>" in r.text
+    assert f"({len(text):,} characters)" in r.text and f"inside 0-{len(text)}" in r.text
+    whole = client.get(f"/articles/{ids['wire']}?span=0-{len(text)}")  # the last character is inside
+    assert whole.status_code == 200 and f'id="span-0-{len(text)}"' in whole.text
 
 
 def test_malformed_posts(client):

@@ -192,6 +192,9 @@ def article(request: Request, article_id: str, span: Optional[str] = None):
     art = store.get_article(article_id)
     snap = snapshot(store)
     target = _span_arg(span)
+    if target and target[1] > len(art.text):
+        raise ApiError(400, "bad_span", f"span {target[0]}-{target[1]} is outside the article's text "
+                       f"({len(art.text):,} characters)", f"write a span inside 0-{len(art.text)}")
     marks = sorted(snap.marks.get(art.id, []) + timex_marks(store, art), key=lambda m: (m.start, -m.end))
     segs = segments(art.text, marks, target)
     listed = [m for m in marks if m.kind in ("quote", "claim", "event", "timex", "reused", "reuses")]
