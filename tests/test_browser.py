@@ -171,10 +171,17 @@ return {bad, scripts, svgs, styles, text: document.body.textContent};
 """
 
 
-def test_injection_payloads_stay_text_in_the_live_dom(site, browser):
+def test_injection_payloads_stay_text_in_the_live_dom(site, browser, feed_server):  # noqa: F811
     server, ids = site
+    # Sources whose URLs carry the payloads, polled once (the local server answers 404): the job page
+    # names them in its error, /watch lists them and sends them back from each stop button.
+    _, feed_base = feed_server
+    sources = [f"{feed_base}/gone/{payload}" for payload in web_store.PAYLOADS.values()]
+    job = server.app.state.jobs.submit_watch(sources, min_interval=0.0, timeout=2.0)
+    assert server.app.state.jobs.wait(60) and job.status == "done" and job.error
     pages = [f"/stories/{ids['payload_story']}", *(f"/articles/{a}" for a in ids["payloads"]), "/",
-             "/search?q=notice+board", f"/articles/{ids['hostile']}"]
+             "/search?q=notice+board", f"/articles/{ids['hostile']}", f"/entities/{ids['payload_entity']}",
+             "/watch", f"/jobs/{job.id}"]
     for path in pages:
         browser.get(server.url + path)
         _wait(browser, "main")
@@ -186,6 +193,17 @@ def test_injection_payloads_stay_text_in_the_live_dom(site, browser):
     text = browser.execute_script(DOM_CHECK)["text"]
     for payload in ("script", "handler", "style", "svg", "js_url"):
         assert web_store.PAYLOADS[payload] in text, payload  # shown, as words
+    browser.get(server.url + f"/entities/{ids['payload_entity']}")
+    text = browser.execute_script(DOM_CHECK)["text"]
+    for payload in ("handler", "js_url", "style", "svg"):  # variants, role, the quote said and the one about her
+        assert web_store.PAYLOADS[payload] in text, payload
+    for path in (f"/jobs/{job.id}", "/watch"):
+        browser.get(server.url + path)
+        text = browser.execute_script(DOM_CHECK)["text"]
+        assert all(source in text for source in sources), path
+    values = browser.execute_script("return [...document.querySelectorAll('.stop-form input[name=source]')]"
+                                    ".map(e => e.value)")
+    assert sorted(values) == sorted(sources)  # the stop buttons send each source back intact
 
 
 @pytest.mark.parametrize("width", [1400, 400])

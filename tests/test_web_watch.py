@@ -3,6 +3,7 @@
 The feeds and pages come from the local test server of test_watch.py, on 127.0.0.1 only."""
 from __future__ import annotations
 
+import html
 import re
 import sys
 import time
@@ -16,7 +17,7 @@ pytest.importorskip("httpx")
 
 import web_store  # noqa: E402
 from test_watch import CORPUS, server  # noqa: E402,F401  (the local HTTP server fixture)
-from test_web import make_client  # noqa: E402
+from test_web import _assert_payloads_inert, make_client  # noqa: E402
 
 
 @pytest.fixture
@@ -164,3 +165,24 @@ def test_stop_watching_from_the_api(client, server):  # noqa: F811
                                  ({"source": ""}, 400, "bad_request"), ({"source": "x" * 3000}, 400, "bad_request")):
         r = client.delete("/api/v1/watch", params=params)
         assert r.status_code == status and r.json()["error"]["code"] == code, (params, r.text)
+
+
+def test_payloads_in_a_watched_source_stay_text_on_the_job_and_watch_pages(client, server):  # noqa: F811
+    """A source is whatever a user typed: its URL carries the payloads to the job page (the failure
+    names it) and to /watch (the list and the stop button's hidden field)."""
+    site, base = server
+    sources = [f"{base}/gone/{payload}" for payload in web_store.PAYLOADS.values()]
+    for source in sources:
+        job = _add(client, source)
+        assert 'data-status="done"' in job.text
+        error = html.unescape(re.search(r'<p class="error">(.*?)</p>', job.text, re.S)[1])
+        assert error.startswith(source + ": ") and "HTTP 404" in error
+        _assert_payloads_inert(job.text)
+    page = client.get("/watch").text
+    assert {html.unescape(s) for s in re.findall(r'<td class="source">([^<]*)</td>', page)} == set(sources)
+    stops = re.findall(r'<input type="hidden" name="source" value="([^"]*)">', page)
+    assert {html.unescape(v) for v in stops} == set(sources)  # the stop buttons send each source back intact
+    _assert_payloads_inert(page)
+    r = client.post("/watch/stop", data={"csrf": _csrf(client), "source": sources[0]}, follow_redirects=False)
+    assert r.status_code == 303
+    assert {i["source"] for i in client.get("/api/v1/watch").json()["items"]} == set(sources[1:])

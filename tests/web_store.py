@@ -17,7 +17,7 @@ import numpy as np
 
 import briefing_sample as sample
 from storydesk.ingest import ingest
-from storydesk.records import Citation, Quote, Speaker, Story, SummarySentence
+from storydesk.records import Citation, Entity, Mention, Quote, Speaker, Story, SummarySentence
 from storydesk.search import update_index
 from storydesk.store import open_store
 
@@ -49,7 +49,8 @@ def payload_files(folder: Path) -> list[str]:
             f"A second note read {PAYLOADS['handler']} and was signed by nobody at all.\n\n"
             f"Police said a third message, {PAYLOADS['style']}, was found near the Oskarby ferry landing.\n\n"
             f"\"We have never seen {PAYLOADS['svg']} written on a wall here,\" said harbour master Lene Vik.\n\n"
-            f"The council asked residents not to open {PAYLOADS['js_url']} links sent by text message.")
+            f"The council asked residents not to open {PAYLOADS['js_url']} links sent by text message.\n\n"
+            f"\"Lene Vik saw the first note at dawn,\" a ferry clerk said.")
     (folder / "hostile.txt").write_text(f"title: Oskarby notices {PAYLOADS['handler']}\nsource: Oskarby {PAYLOADS['style']}\n"
                                         f"date: 2031-04-02\n\n{body}\n", encoding="utf-8")
     export = [{"title": f"Ferry notices {PAYLOADS['svg']}", "body": body.replace("Monday", "Tuesday"),
@@ -84,10 +85,19 @@ def build(path: str, work: Path) -> dict:
         quote_text = f"We have never seen {PAYLOADS['svg']} written on a wall here,"
         first = store.get_article(payload_ids[0])
         start = first.text.index(quote_text)
+        name = first.text.index("Lene Vik")
         payload_quote = Quote("q-payload", first.id, (start, start + len(quote_text)), quote_text, "direct", "said",
-                              Speaker(f"Lene Vik {PAYLOADS['handler']}"))
+                              Speaker(f"Lene Vik {PAYLOADS['handler']}", "e-vik", (name, name + 8)))
+        about_text = "Lene Vik saw the first note at dawn,"
+        about = first.text.index(about_text)
+        about_quote = Quote("q-about-vik", first.id, (about, about + len(about_text)), about_text, "direct", "said",
+                            Speaker(f"a ferry clerk {PAYLOADS['svg']}"))
+        # An entity whose variants, roles and quotes carry the payloads, for the entity page.
+        vik = Entity("e-vik", "Lene Vik", "PERSON", [f"Lene Vik {PAYLOADS['handler']}", f"Vik {PAYLOADS['js_url']}"],
+                     [f"harbour master {PAYLOADS['style']}"],
+                     [Mention(a, sample._span(store.get_article(a), "Lene Vik"), "Lene Vik") for a in payload_ids])
         kinds = {"stories": b.stories + [payload_story], "reuse": b.reuse, "source_groups": b.source_groups,
-                 "entities": b.entities, "quotes": b.quotes + [payload_quote], "claims": b.claims,
+                 "entities": b.entities + [vik], "quotes": b.quotes + [payload_quote, about_quote], "claims": b.claims,
                  "timeline": b.timeline, "summary": b.summary}
         from storydesk.render import records_for_story
         for kind, records in kinds.items():
@@ -97,4 +107,5 @@ def build(path: str, work: Path) -> dict:
                 store.put_records(kind, mine, story_id=story.id)
         update_index(store, encoder=fake_encoder)
     return {"story": "s-brellin", "payload_story": "s-oskarby", "wire": wire.id, "copy": copy.id,
-            "indep": indep.id, "update": update.id, "hostile": hostile.id, "payloads": payload_ids}
+            "indep": indep.id, "update": update.id, "hostile": hostile.id, "payloads": payload_ids,
+            "payload_entity": vik.id}

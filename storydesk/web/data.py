@@ -103,7 +103,7 @@ class Mark:
 
     start: int
     end: int
-    kind: str  # quote | speaker | claim | event | reused | reuses | mention | summary
+    kind: str  # quote | speaker | claim | event | timex | reused | reuses | mention | summary
     label: str
     href: Optional[str] = None  # the other side (a reused sentence's counterpart, the story section)
 
@@ -249,6 +249,65 @@ def _marks(by_kind: dict[str, list]) -> dict[str, list[Mark]]:
     for aid in out:
         out[aid].sort(key=lambda m: (m.start, -m.end))
     return out
+
+
+# --------------------------------------------------------------------------- time expressions
+def timex_marks(store, article) -> list[Mark]:
+    """One ``timex`` mark per time expression of one article, for its page.
+
+    The story stages keep every article's tagging as a ``timex`` fact (``storydesk.analysis.timeline``),
+    keyed by the text and the date relative expressions were resolved against: that is read when it
+    is there (the article's own date first, then none, as the dating stage tags it); otherwise the
+    tagger runs on this one article (linear in its length, a few ms). Marks for every article are
+    not kept in the snapshot: tagging a 10k-article store to draw one page would cost minutes."""
+    text = article.text or ""
+    if not text:
+        return []
+    dct = _timex_dct(article)
+    timexes = _stored_timexes(store, text, dct)
+    if timexes is None:
+        timexes = _tagged(text, dct)
+    out = []
+    for t in timexes:
+        start, end = int(t.span[0]), int(t.span[1])
+        if 0 <= start < end <= len(text):
+            value = t.value + (f", {t.mod.lower()}" if t.mod else "")
+            out.append(Mark(start, end, "timex", f"time expression ({t.type.lower()} {value})"))
+    return out
+
+
+def _timex_dct(article) -> Optional[str]:
+    """The date relative expressions hang on: the article's own, unless it is unknown or flagged
+    as not fitting its text (as the timeline stage decides; without its date check at hand, the
+    ``date_mismatch`` flag the dating stage leaves on the article stands for it)."""
+    from ..analysis.timex import as_date
+
+    if article.published_basis == "unknown" or any(f.kind == "date_mismatch" for f in article.flags):
+        return None
+    day = as_date(article.published)
+    return day.isoformat() if day else None
+
+
+def _stored_timexes(store, text: str, dct: Optional[str]):
+    """The timeline stage's kept tagging of ``text``, or None when no run kept one."""
+    try:
+        from .. import work
+        from ..analysis.timeline import TAGS
+
+        digest = work.text_digest(text)
+        for when in dict.fromkeys([dct, None]):
+            blob = store.get_fact(TAGS.key(digest, str(when)))
+            if blob is not None:
+                return TAGS.decode(blob).timexes
+    except Exception:  # no model fingerprint to key facts with, an unreadable fact: tag the text instead
+        return None
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _tagged(text: str, dct: Optional[str]) -> tuple:
+    from ..analysis.timex import tag
+    return tuple(tag(text, dct))
 
 
 def span_href(article_id: str, span) -> str:

@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from ..briefing import render as render_briefing, update_summary
 from ..errors import BadQuery
-from ..ingest.detect import check_binary
+from ..ingest.detect import check_binary, detect_format
 from ..errors import IngestError
 from ..records import Citation, Quote
 from ..render import build_view, flag_label, flag_level, fmt_date, fmt_range, parse_when
@@ -23,7 +23,7 @@ from ..render.html import sections as briefing_sections
 from ..search import MAX_QUERY_CHARS, MODES, Filters
 from . import security
 from .app import ApiError, css_response, store_of
-from .data import SORTS, filter_stories, segments, snapshot, span_href
+from .data import SORTS, filter_stories, segments, snapshot, span_href, timex_marks
 
 router = APIRouter(include_in_schema=False)
 MAX_LISTED = 100  # stories shown on the list page
@@ -192,8 +192,12 @@ def article(request: Request, article_id: str, span: Optional[str] = None):
     art = store.get_article(article_id)
     snap = snapshot(store)
     target = _span_arg(span)
-    segs = segments(art.text, snap.marks.get(art.id, []), target)
-    listed = [m for m in snap.marks.get(art.id, []) if m.kind in ("quote", "claim", "event", "reused", "reuses")]
+    if target and target[1] > len(art.text):
+        raise ApiError(400, "bad_span", f"span {target[0]}-{target[1]} is outside the article's text "
+                       f"({len(art.text):,} characters)", f"write a span inside 0-{len(art.text)}")
+    marks = sorted(snap.marks.get(art.id, []) + timex_marks(store, art), key=lambda m: (m.start, -m.end))
+    segs = segments(art.text, marks, target)
+    listed = [m for m in marks if m.kind in ("quote", "claim", "event", "timex", "reused", "reuses")]
     sid = snap.story_of.get(art.id)
     story_row = next((r for r in snap.stories if r.id == sid), None)
     return page(request, "article.html", title=art.title or art.id, art=art, segs=segs, marks=listed,
@@ -308,7 +312,8 @@ async def read_uploads(request: Request) -> list[tuple[str, bytes]]:
         if len(data) > lim.max_file_bytes:
             raise ApiError(413, "file_too_large", f"{name[:80]} is over {lim.max_file_bytes // 1_000_000} MB",
                            "split it or ingest it with `storydesk ingest` on the command line")
-        if data.strip():
+        # A WARC archive is gzip bytes: `storydesk ingest` reads it without the binary check, and so does this.
+        if data.strip() and detect_format(name, data[:65536]) != "warc":
             try:
                 check_binary(name, data)
             except IngestError as exc:
