@@ -124,11 +124,15 @@ def _index_article(db, article: Article, fts5: bool = True) -> int:
 
 def _embed_missing(store, encoder: Encoder, batch: int = 512) -> int:
     """Embed sentences without a vector; identical sentences (wire copies) share one."""
-    db, added = store.db, 0
+    db, added, last = store.db, 0, -1
     while True:
-        rows = db.execute("SELECT rowid, text FROM search_sentences WHERE vector_id IS NULL LIMIT ?", (batch,)).fetchall()
+        # From where the last batch ended: "vector_id IS NULL LIMIT n" alone re-scanned every filled
+        # row each batch, quadratic in the store (minutes of a first analysis at 10,000 articles).
+        rows = db.execute("SELECT rowid, text FROM search_sentences WHERE vector_id IS NULL AND rowid > ? "
+                          "ORDER BY rowid LIMIT ?", (last, batch)).fetchall()
         if not rows:
             return added
+        last = rows[-1][0]
         keys = [normalise(t) for _, t in rows]
         known = dict(db.execute(f"SELECT key, id FROM search_vectors WHERE key IN ({','.join('?' * len(keys))})", keys))
         todo = list(dict.fromkeys(k for k in keys if k not in known))

@@ -66,6 +66,17 @@ def test_update_index_is_incremental_and_shares_vectors_of_copies(built):
     assert len(enc.texts) == 2
 
 
+def test_every_sentence_gets_a_vector_across_many_small_batches(built):
+    store, _ = built
+    store.db.execute("UPDATE search_sentences SET vector_id = NULL")  # as after an index made without vectors
+    rows = _count(store, "search_sentences")
+    enc = CountingEncoder()
+    assert search._embed_missing(store, enc, batch=3) == 0  # every text has its vector already: none encoded
+    assert enc.texts == []
+    missing = store.db.execute("SELECT count(*) FROM search_sentences WHERE vector_id IS NULL").fetchone()[0]
+    assert rows > 3 * 4 and missing == 0
+
+
 def test_filters_rebuild_when_stories_change(built):
     store, ids = built
     from storydesk.records import Story
