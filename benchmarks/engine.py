@@ -138,9 +138,9 @@ def _pss(pid: int) -> int:
     return 0
 
 
-def timed(cmd: list[str]) -> tuple[float, float, tuple[int, int], str]:
+def timed(cmd: list[str], extra_env: dict | None = None) -> tuple[float, float, tuple[int, int], str]:
     """Run ``cmd``; return wall seconds, CPU seconds (it and its children), peak tree (RSS, PSS), output."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), **(extra_env or {})}
     t0 = time.perf_counter()
     # Output goes to a file: a pipe nobody reads while we wait fills up and blocks the child.
     with tempfile.TemporaryFile("w+") as log:

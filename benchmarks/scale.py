@@ -209,13 +209,8 @@ def _analyze_run(work: Path, template: Path, name: str, flags: list[str], env: d
     _sqlite_copy(template, db)
     runner = str(Path(__file__).resolve().parent / "_analyze_timed.py")
     load0 = os.getloadavg()[0]
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        wall, cpu_all, peak, said = timed([sys.executable, runner, str(out), "analyze", "--db", str(db), "-q", *flags])
-    finally:
-        for k, v in saved.items():
-            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    wall, cpu_all, peak, said = timed([sys.executable, runner, str(out), "analyze", "--db", str(db), "-q", *flags],
+                                      extra_env=env)
     phases = json.loads(out.read_text())
     size = sum(Path(f"{db}{s}").stat().st_size for s in ("", "-wal") if Path(f"{db}{s}").exists())
     print(f"{name}: {wall:.0f} s wall, {cpu_all:.0f} CPU s; {said.strip()[-160:]}")

@@ -332,6 +332,13 @@ def kept(fact: Fact, parts: tuple[str, ...], compute):
     return value
 
 
+def stored(fact: Fact, store, parts: tuple[str, ...]):
+    """What an earlier run kept of ``fact`` under ``parts`` (see :func:`kept`), or None; never computes.
+    For readers (the web app) that show a fact where one was kept."""
+    blob = store.get_fact(fact.key(*parts))
+    return None if blob is None else fact.decode(blob)
+
+
 class fact_scope:
     """``with fact_scope(store) as scope:`` facts are read from and collected for ``store``."""
 

@@ -209,15 +209,26 @@ class _Dated:
 TAGS = work.Fact("timex", "1", TagResult, many=False)
 
 
+def _tag_parts(text: str, dct: Optional[str]) -> tuple[str, ...]:
+    return work.text_digest(text), str(dct)
+
+
 @functools.lru_cache(maxsize=4096)
 def _analysed(text: str, dct: Optional[str]):
     """Tagging is the costly step and each article is read several times: cache it (here, and
     between runs as a kept fact)."""
-    return work.kept(TAGS, (work.text_digest(text), str(dct)), lambda: analyse(text, dct))
+    return work.kept(TAGS, _tag_parts(text, dct), lambda: analyse(text, dct))
 
 
-def _tagged(text: str, dct: Optional[str]) -> tuple[Timex, ...]:
+def tagged(text: str, dct: Optional[str]) -> tuple[Timex, ...]:
+    """The time expressions of ``text`` against ``dct`` (kept between runs inside a story job)."""
     return tuple(_analysed(text, dct).timexes)
+
+
+def kept_tags(store, text: str, dct: Optional[str]) -> Optional[tuple[Timex, ...]]:
+    """The tagging a run kept in ``store`` for ``text`` against ``dct``, or None (never tags)."""
+    found = work.stored(TAGS, store, _tag_parts(text, dct))
+    return None if found is None else tuple(found.timexes)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -226,7 +237,7 @@ def _dated_days(text: str, article_id: str, dct: str) -> tuple[tuple[int, dt.dat
     v = vocab()
     sents = _sentences(text)
     out = []
-    for t in _tagged(text, dct):
+    for t in tagged(text, dct):
         day = _day_of(t)
         if day is not None:
             sent = _sentence_of(sents, t.span[0])
@@ -475,8 +486,8 @@ def dated_sentences(article: Article, dct: Optional[str], relative_ok: bool = Tr
     """Sentences of one article that say something happened on a resolved date."""
     v = vocab()
     text = article.text
-    timexes = _tagged(text, dct if relative_ok else None)
-    explicit = {t.span for t in _tagged(text, None) if t.anchored}
+    timexes = tagged(text, dct if relative_ok else None)
+    explicit = {t.span for t in tagged(text, None) if t.anchored}
     dct_day = as_date(dct) if dct else None
     out = []
     for s, e in _sentences(text):

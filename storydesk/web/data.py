@@ -290,24 +290,21 @@ def _timex_dct(article) -> Optional[str]:
 
 def _stored_timexes(store, text: str, dct: Optional[str]):
     """The timeline stage's kept tagging of ``text``, or None when no run kept one."""
-    try:
-        from .. import work
-        from ..analysis.timeline import TAGS
+    from ..analysis.timeline import kept_tags
 
-        digest = work.text_digest(text)
+    try:
         for when in dict.fromkeys([dct, None]):
-            blob = store.get_fact(TAGS.key(digest, str(when)))
-            if blob is not None:
-                return TAGS.decode(blob).timexes
+            found = kept_tags(store, text, when)
+            if found is not None:
+                return found
     except Exception:  # no model fingerprint to key facts with, an unreadable fact: tag the text instead
         return None
     return None
 
 
-@functools.lru_cache(maxsize=256)
 def _tagged(text: str, dct: Optional[str]) -> tuple:
-    from ..analysis.timex import tag
-    return tuple(tag(text, dct))
+    from ..analysis.timeline import tagged
+    return tagged(text, dct)  # remembered there (lru), as the timeline stage remembers it
 
 
 def span_href(article_id: str, span) -> str:
