@@ -277,15 +277,14 @@ def timex_marks(store, article) -> list[Mark]:
 
 
 def _timex_dct(article) -> Optional[str]:
-    """The date relative expressions hang on: the article's own, unless it is unknown or flagged
-    as not fitting its text (as the timeline stage decides; without its date check at hand, the
-    ``date_mismatch`` flag the dating stage leaves on the article stands for it)."""
-    from ..analysis.timex import as_date
+    """The date relative expressions hang on, as the timeline stage decides it (``article_dct``);
+    its date check is not at hand here, so the ``date_mismatch`` flag the dating stage leaves on
+    the article stands for it."""
+    from ..analysis.timeline import article_dct
 
-    if article.published_basis == "unknown" or any(f.kind == "date_mismatch" for f in article.flags):
+    if any(f.kind == "date_mismatch" for f in article.flags):
         return None
-    day = as_date(article.published)
-    return day.isoformat() if day else None
+    return article_dct(article, None)[0]
 
 
 def _stored_timexes(store, text: str, dct: Optional[str]):
