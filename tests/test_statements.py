@@ -124,3 +124,41 @@ def test_judge_vetoes_a_link_and_support_leaves_out_contradicting_sources():
     search = next(g for g in groups if "Rescuers" in g.text)
     a = next(c for c in search.citations if c.article_id == "a")
     assert agreeing_support(search, a, lambda x: x) == search.independent_support - 1
+
+
+def _eager_complete_link(candidates, floor, article_of, accept):
+    """The reference: judge every doubtful link first, then merge along the accepted ones."""
+    cluster, where = {i: [i] for i in range(len(article_of))}, list(range(len(article_of)))
+    for _, i, j, sure in candidates:
+        if not (sure or accept(i, j)) or where[i] == where[j]:
+            continue
+        a, b = cluster[where[i]], cluster[where[j]]
+        if not floor[np.ix_(a, b)].all() or {article_of[x] for x in a} & {article_of[y] for y in b}:
+            continue
+        keep = where[i]
+        cluster[keep] = a + b
+        for m in cluster.pop(where[j]):
+            where[m] = keep
+    return sorted(sorted(c) for c in cluster.values())
+
+
+def test_judging_only_the_links_that_would_merge_gives_the_groups_of_judging_all():
+    from storydesk.analysis.statements import _complete_link
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        n = int(rng.integers(4, 30))
+        article_of = [f"a{k}" for k in rng.integers(0, max(2, n // 2), n)]
+        floor = rng.random((n, n)) > 0.2
+        floor = floor & floor.T
+        pairs = [(i, j) for i in range(n) for j in range(i + 1, n) if article_of[i] != article_of[j]]
+        cands = sorted(((float(rng.random()), i, j, bool(rng.random() < 0.1)) for i, j in pairs), key=lambda c: -c[0])
+        yes = {p for p in pairs if rng.random() < 0.6}
+        asked = []
+
+        def verdicts(batch):
+            asked.extend(batch)
+            return [p in yes for p in batch]
+
+        got = sorted(sorted(c) for c in _complete_link(cands, floor, article_of, verdicts, ahead=3))
+        assert got == _eager_complete_link(cands, floor, article_of, lambda i, j: (i, j) in yes)
+        assert len(asked) == len(set(asked)) <= sum(not c[3] for c in cands)

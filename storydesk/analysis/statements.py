@@ -105,9 +105,14 @@ def group_statements(story: Story, articles: Sequence[Article], source_groups: S
     if len(units) < 2:
         return []
     texts = [by_id[a].text[s:e] for a, s, e in units]
-    links, floor = _pair_tests(texts, [a for a, _, _ in units], embed, judge, cfg)
+    article_of = [a for a, _, _ in units]
+    candidates, floor = _pair_tests(texts, article_of, embed, cfg)
+
+    def verdicts(pairs: list[tuple[int, int]]) -> list[bool]:
+        return [p >= cfg.judge_min for p in judge([(texts[i], texts[j]) for i, j in pairs])]
+
     out = []
-    for members in _complete_link(links, floor, [a for a, _, _ in units]):
+    for members in _complete_link(candidates, floor, article_of, verdicts):
         arts = {units[i][0] for i in members}
         if len(arts) < 2:
             continue
@@ -121,9 +126,10 @@ def group_statements(story: Story, articles: Sequence[Article], source_groups: S
     return sorted(out, key=lambda g: (-g.independent_support, g.id))
 
 
-def _pair_tests(texts: list[str], article_of: list[str], embed: Embed, judge: Judge,
-                cfg: StatementConfig) -> tuple[list[tuple[float, int, int]], np.ndarray]:
-    """The linking pairs (best first) and the matrix of pairs that may share a group."""
+def _pair_tests(texts: list[str], article_of: list[str], embed: Embed,
+                cfg: StatementConfig) -> tuple[list[tuple[float, int, int, bool]], np.ndarray]:
+    """The candidate links ``(score, i, j, sure)``, best first (``sure``: a verbatim copy,
+    which needs no judge), and the matrix of pairs that may share a group."""
     keys = [normalise(t) for t in texts]
     distinct = list(dict.fromkeys(keys))
     at = {k: n for n, k in enumerate(distinct)}
@@ -149,10 +155,7 @@ def _pair_tests(texts: list[str], article_of: list[str], embed: Embed, judge: Ju
                 candidates.append((2.0, i, j, True))  # a verbatim copy: the same statement
             elif sim[i, j] >= cfg.link and _anchor(weights, distinct[row[i]], distinct[row[j]]) >= cfg.anchor:
                 candidates.append((float(sim[i, j]), i, j, False))
-    doubtful = [(texts[i], texts[j]) for _, i, j, sure in candidates if not sure]
-    verdicts = iter(judge(doubtful) if doubtful else [])
-    links = [(s, i, j) for s, i, j, sure in candidates if sure or next(verdicts) >= cfg.judge_min]
-    return sorted(links, key=lambda x: -x[0]), floor
+    return sorted(candidates, key=lambda x: -x[0]), floor
 
 
 def _content_words(text: str) -> set[str]:
@@ -188,22 +191,41 @@ def _quotes_agree(qa: set[str], qb: set[str], cfg: StatementConfig) -> bool:
     return len(qa & qb) >= cfg.quote_overlap * min(len(qa), len(qb))
 
 
-def _complete_link(links: list[tuple[float, int, int]], floor: np.ndarray, article_of: list[str]) -> list[list[int]]:
-    """Merge along the best links first; a merge keeps every pair within ``floor`` and one
-    sentence per article."""
-    n = len(article_of)
-    cluster = {i: [i] for i in range(n)}
-    where = list(range(n))
-    for _, i, j in links:
+def _complete_link(candidates: list[tuple[float, int, int, bool]], floor: np.ndarray, article_of: list[str],
+                   verdicts: Callable[[list[tuple[int, int]]], list[bool]], ahead: int = 32) -> list[list[int]]:
+    """Merge along the best candidate links first; a merge keeps every pair within ``floor`` and
+    one sentence per article, and a doubtful link merges only if the judge takes it.
+
+    The judge is asked only about links that would merge two groups at that point (a link
+    inside a group, or one the floor forbids, changes nothing whatever the judge says), in
+    batches of the next ``ahead`` such links: the groups are those of judging every link first,
+    at a fraction of the judge calls (most links of a wire story fall inside a group)."""
+    cluster = {i: [i] for i in range(len(article_of))}
+    where = list(range(len(article_of)))
+
+    def mergeable(i: int, j: int) -> bool:
         if where[i] == where[j]:
-            continue
+            return False
         a, b = cluster[where[i]], cluster[where[j]]
-        if not floor[np.ix_(a, b)].all() or {article_of[x] for x in a} & {article_of[y] for y in b}:
+        return bool(floor[np.ix_(a, b)].all()) and not {article_of[x] for x in a} & {article_of[y] for y in b}
+
+    taken: dict[int, bool] = {}
+    for n, (_, i, j, sure) in enumerate(candidates):
+        if not mergeable(i, j):
             continue
-        keep, gone = where[i], where[j]
-        cluster[keep] = a + b
-        for m in cluster.pop(gone):
-            where[m] = keep
+        if not sure and n not in taken:
+            batch = []
+            for m in range(n, len(candidates)):
+                if len(batch) == ahead:
+                    break
+                if not candidates[m][3] and m not in taken and mergeable(*candidates[m][1:3]):
+                    batch.append(m)
+            taken.update(zip(batch, verdicts([candidates[m][1:3] for m in batch])))
+        if sure or taken[n]:
+            keep, gone = where[i], where[j]
+            cluster[keep] += cluster[gone]
+            for m in cluster.pop(gone):
+                where[m] = keep
     return list(cluster.values())
 
 
