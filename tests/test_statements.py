@@ -143,7 +143,7 @@ def _eager_complete_link(candidates, floor, article_of, accept):
 
 
 def test_judging_only_the_links_that_would_merge_gives_the_groups_of_judging_all():
-    from storydesk.analysis.statements import _complete_link
+    from storydesk.analysis.statements import _Link, _complete_link
     rng = np.random.default_rng(3)
     for _ in range(40):
         n = int(rng.integers(4, 30))
@@ -151,7 +151,7 @@ def test_judging_only_the_links_that_would_merge_gives_the_groups_of_judging_all
         floor = rng.random((n, n)) > 0.2
         floor = floor & floor.T
         pairs = [(i, j) for i in range(n) for j in range(i + 1, n) if article_of[i] != article_of[j]]
-        cands = sorted(((float(rng.random()), i, j, bool(rng.random() < 0.1)) for i, j in pairs), key=lambda c: -c[0])
+        cands = sorted((_Link(float(rng.random()), i, j, bool(rng.random() < 0.1)) for i, j in pairs), key=lambda c: -c.score)
         yes = {p for p in pairs if rng.random() < 0.6}
         asked = []
 

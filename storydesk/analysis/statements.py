@@ -34,7 +34,7 @@ import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Optional, Sequence
+from typing import Callable, NamedTuple, Optional, Sequence
 
 import numpy as np
 
@@ -44,6 +44,14 @@ from ..text import load_data, normalise, sentence_spans, words
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 Judge = Callable[[list[tuple[str, str]]], np.ndarray]
+
+
+class _Link(NamedTuple):
+    """A candidate link between sentences ``i`` and ``j``; ``sure`` ones need no judge."""
+    score: float
+    i: int
+    j: int
+    sure: bool
 
 
 @dataclass(frozen=True)
@@ -128,8 +136,8 @@ def group_statements(story: Story, articles: Sequence[Article], source_groups: S
 
 
 def _pair_tests(texts: list[str], article_of: list[str], embed: Embed,
-                cfg: StatementConfig) -> tuple[list[tuple[float, int, int, bool]], np.ndarray]:
-    """The candidate links ``(score, i, j, sure)``, best first (``sure``: a verbatim copy or a
+                cfg: StatementConfig) -> tuple[list[_Link], np.ndarray]:
+    """The candidate links, best first (``sure``: a verbatim copy or a
     plain cosine of at least ``cfg.sure``, which needs no judge), and the matrix of pairs that
     may share a group."""
     keys = [normalise(t) for t in texts]
@@ -157,11 +165,11 @@ def _pair_tests(texts: list[str], article_of: list[str], embed: Embed,
             if article_of[i] == article_of[j] or not floor[i, j]:
                 continue
             if keys[i] == keys[j]:
-                candidates.append((2.0, i, j, True))  # a verbatim copy: the same statement
+                candidates.append(_Link(2.0, i, j, True))  # a verbatim copy: the same statement
             elif sim[i, j] >= cfg.link and _anchor(weights, distinct[row[i]], distinct[row[j]]) >= cfg.anchor:
                 plain = float(vecs[row[i]] @ vecs[row[j]])
-                candidates.append((float(sim[i, j]), i, j, plain >= cfg.sure))
-    return sorted(candidates, key=lambda x: -x[0]), floor
+                candidates.append(_Link(float(sim[i, j]), i, j, plain >= cfg.sure))
+    return sorted(candidates, key=lambda c: -c.score), floor
 
 
 def _content_words(text: str) -> set[str]:
@@ -197,7 +205,7 @@ def _quotes_agree(qa: set[str], qb: set[str], cfg: StatementConfig) -> bool:
     return len(qa & qb) >= cfg.quote_overlap * min(len(qa), len(qb))
 
 
-def _complete_link(candidates: list[tuple[float, int, int, bool]], floor: np.ndarray, article_of: list[str],
+def _complete_link(candidates: list[_Link], floor: np.ndarray, article_of: list[str],
                    verdicts: Callable[[list[tuple[int, int]]], list[bool]], ahead: int = 32) -> list[list[int]]:
     """Merge along the best candidate links first; a merge keeps every pair within ``floor`` and
     one sentence per article, and a doubtful link merges only if the judge takes it.
@@ -224,9 +232,10 @@ def _complete_link(candidates: list[tuple[float, int, int, bool]], floor: np.nda
             for m in range(n, len(candidates)):
                 if len(batch) == ahead:
                     break
-                if not candidates[m][3] and m not in taken and mergeable(*candidates[m][1:3]):
+                c = candidates[m]
+                if not c.sure and m not in taken and mergeable(c.i, c.j):
                     batch.append(m)
-            taken.update(zip(batch, verdicts([candidates[m][1:3] for m in batch])))
+            taken.update(zip(batch, verdicts([(candidates[m].i, candidates[m].j) for m in batch])))
         if sure or taken[n]:
             keep, gone = where[i], where[j]
             cluster[keep] += cluster[gone]
